@@ -1,0 +1,173 @@
+import type { ElfObject, ElfRelocation } from '../../elf/types.js';
+import { EM_X86_64 } from '../../elf/types.js';
+import type { ArchBackend, CodeReference, InstructionSpan, SectionCode } from '../backend.js';
+import { decodeInsn } from './decode.js';
+
+/** x86-64 relocation types (psABI), with the size of the field each one patches. */
+const RELOCATIONS: Record<number, { name: string; size: number; pcRelative: boolean; address: boolean }> = {
+  0: { name: 'R_X86_64_NONE', size: 0, pcRelative: false, address: false },
+  1: { name: 'R_X86_64_64', size: 8, pcRelative: false, address: true },
+  2: { name: 'R_X86_64_PC32', size: 4, pcRelative: true, address: true },
+  3: { name: 'R_X86_64_GOT32', size: 4, pcRelative: false, address: true },
+  4: { name: 'R_X86_64_PLT32', size: 4, pcRelative: true, address: true },
+  9: { name: 'R_X86_64_GOTPCREL', size: 4, pcRelative: true, address: true },
+  10: { name: 'R_X86_64_32', size: 4, pcRelative: false, address: true },
+  11: { name: 'R_X86_64_32S', size: 4, pcRelative: false, address: true },
+  12: { name: 'R_X86_64_16', size: 2, pcRelative: false, address: true },
+  13: { name: 'R_X86_64_PC16', size: 2, pcRelative: true, address: true },
+  14: { name: 'R_X86_64_8', size: 1, pcRelative: false, address: true },
+  15: { name: 'R_X86_64_PC8', size: 1, pcRelative: true, address: true },
+  19: { name: 'R_X86_64_TLSGD', size: 4, pcRelative: true, address: false },
+  20: { name: 'R_X86_64_TLSLD', size: 4, pcRelative: true, address: false },
+  21: { name: 'R_X86_64_DTPOFF32', size: 4, pcRelative: false, address: false },
+  22: { name: 'R_X86_64_GOTTPOFF', size: 4, pcRelative: true, address: false },
+  23: { name: 'R_X86_64_TPOFF32', size: 4, pcRelative: false, address: false },
+  24: { name: 'R_X86_64_PC64', size: 8, pcRelative: true, address: true },
+  26: { name: 'R_X86_64_GOTPC32', size: 4, pcRelative: true, address: false },
+  32: { name: 'R_X86_64_SIZE32', size: 4, pcRelative: false, address: false },
+  33: { name: 'R_X86_64_SIZE64', size: 8, pcRelative: false, address: false },
+  41: { name: 'R_X86_64_GOTPCRELX', size: 4, pcRelative: true, address: true },
+  42: { name: 'R_X86_64_REX_GOTPCRELX', size: 4, pcRelative: true, address: true },
+};
+
+function relocationInfo(type: number) {
+  return RELOCATIONS[type] ?? { name: `R_X86_64_${type}`, size: 4, pcRelative: false, address: false };
+}
+
+export const x86_64Backend: ArchBackend = {
+  name: 'x86_64',
+  machine: EM_X86_64,
+
+  relocationName(type: number): string {
+    return relocationInfo(type).name;
+  },
+
+  dataReference(relocation: ElfRelocation) {
+    const info = relocationInfo(relocation.type);
+    if (!info.address) return undefined;
+    return { pcRelative: info.pcRelative, size: info.size };
+  },
+
+  scanSection(object: ElfObject, sectionIndex: number, starts: readonly number[]): SectionCode {
+    const code = object.sectionData(sectionIndex);
+    const relocations = sortedRelocations(object.relocationsFor(sectionIndex));
+    const sortedStarts = [...new Set([0, ...starts])].filter((s) => s >= 0 && s < code.length).sort((a, b) => a - b);
+
+    const instructions: InstructionSpan[] = [];
+    const references: CodeReference[] = [];
+    const undecodable: { offset: number; length: number }[] = [];
+    let r = 0;
+
+    for (let si = 0; si < sortedStarts.length; si++) {
+      const rangeStart = sortedStarts[si];
+      const rangeEnd = si + 1 < sortedStarts.length ? sortedStarts[si + 1] : code.length;
+      let pc = rangeStart;
+      // Relocations that fall before this range (inside bytes we could not decode) still
+      // count, as plain address references.
+      while (r < relocations.length && relocations[r].offset < rangeStart) {
+        references.push(addressReference(relocations[r], relocations[r].offset));
+        r++;
+      }
+      while (pc < rangeEnd) {
+        const insn = decodeInsn(code, pc, code.length);
+        if (!insn) {
+          // Data or an opcode the decoder does not know: resynchronise at the next symbol.
+          undecodable.push({ offset: pc, length: rangeEnd - pc });
+          break;
+        }
+        const end = pc + insn.length;
+        instructions.push({ offset: pc, length: insn.length });
+        const isBranch = insn.kind === 'call' || insn.kind === 'jump' || insn.kind === 'cond-jump';
+        let branchFieldRelocated = false;
+        let ripFieldRelocated = false;
+        while (r < relocations.length && relocations[r].offset < end) {
+          const rel = relocations[r++];
+          const info = relocationInfo(rel.type);
+          const distanceToEnd = end - rel.offset;
+          const addend = rel.addend + (info.pcRelative ? distanceToEnd : 0);
+          const isBranchField = isBranch && insn.relOffset !== undefined && pc + insn.relOffset === rel.offset;
+          if (isBranchField) branchFieldRelocated = true;
+          if (insn.ripRelative && insn.dispOffset !== undefined && pc + insn.dispOffset === rel.offset) ripFieldRelocated = true;
+          references.push({
+            insnOffset: pc,
+            fieldOffset: rel.offset,
+            fieldSize: info.size,
+            kind: isBranchField ? (insn.kind === 'call' ? 'call' : 'jump') : 'address',
+            conditional: isBranchField && insn.kind === 'cond-jump',
+            target: { kind: 'symbol', symbol: rel.symbol, addend },
+            relocation: rel,
+          });
+        }
+        // The assembler resolves PC-relative fields aimed at its own section; those
+        // references leave no relocation but must be seen all the same.
+        if (isBranch && !branchFieldRelocated && insn.relOffset !== undefined && insn.displacement !== undefined) {
+          const target = end + insn.displacement;
+          if (target < rangeStart || target >= rangeEnd) {
+            references.push({
+              insnOffset: pc,
+              fieldOffset: pc + insn.relOffset,
+              fieldSize: insn.relSize ?? 4,
+              kind: insn.kind === 'call' ? 'call' : 'jump',
+              conditional: insn.kind === 'cond-jump',
+              target: { kind: 'section', section: sectionIndex, offset: target },
+            });
+          }
+        } else if (insn.ripRelative && !ripFieldRelocated && insn.dispOffset !== undefined) {
+          const field = pc + insn.dispOffset;
+          const disp = readInt32(code, field);
+          const target = end + disp;
+          if (target < rangeStart || target >= rangeEnd) {
+            references.push({
+              insnOffset: pc,
+              fieldOffset: field,
+              fieldSize: 4,
+              kind: 'address',
+              conditional: false,
+              target: { kind: 'section', section: sectionIndex, offset: target },
+            });
+          }
+        }
+        pc = end;
+      }
+      // Skip relocations inside an undecodable tail, as address references.
+      while (r < relocations.length && relocations[r].offset < rangeEnd) {
+        references.push(addressReference(relocations[r], relocations[r].offset));
+        r++;
+      }
+    }
+    while (r < relocations.length) {
+      references.push(addressReference(relocations[r], relocations[r].offset));
+      r++;
+    }
+    references.sort((a, b) => a.fieldOffset - b.fieldOffset);
+    return { instructions, references, undecodable };
+  },
+};
+
+function addressReference(rel: ElfRelocation, insnOffset: number): CodeReference {
+  const info = relocationInfo(rel.type);
+  return {
+    insnOffset,
+    fieldOffset: rel.offset,
+    fieldSize: info.size,
+    kind: 'address',
+    conditional: false,
+    // Without the instruction we cannot know where it ends; for a 4-byte field the
+    // usual case is that it ends the instruction.
+    target: { kind: 'symbol', symbol: rel.symbol, addend: rel.addend + (info.pcRelative ? info.size : 0) },
+    relocation: rel,
+  };
+}
+
+function sortedRelocations(relocations: ElfRelocation[]): ElfRelocation[] {
+  for (let i = 1; i < relocations.length; i++) {
+    if (relocations[i].offset < relocations[i - 1].offset) {
+      return [...relocations].sort((a, b) => a.offset - b.offset);
+    }
+  }
+  return relocations;
+}
+
+function readInt32(code: Uint8Array, at: number): number {
+  return (code[at] | (code[at + 1] << 8) | (code[at + 2] << 16) | (code[at + 3] << 24)) | 0;
+}

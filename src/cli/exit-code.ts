@@ -1,0 +1,11 @@
+import type { CompareReport } from '../report/types.js';
+
+export const EXIT_OK = 0;
+export const EXIT_CHANGED = 1;
+export const EXIT_ERROR = 2;
+
+/** design.md §7: 1 only with --exit-code and at least one changed function; errors never get here. */
+export function compareExitCode(reports: CompareReport[], options: { exitCode?: boolean }): number {
+  if (!options.exitCode) return EXIT_OK;
+  return reports.some((r) => r.functions.length > 0) ? EXIT_CHANGED : EXIT_OK;
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { compare, inspect } from '../api.js';
+import { removeAllTempDirs } from '../compile/tempdir.js';
+import { InputError } from '../errors.js';
+import { renderCompareText, renderInspectText } from '../render/text.js';
+import { compareExitCode, EXIT_ERROR, EXIT_OK } from './exit-code.js';
+
+const VERSION = '0.1.0';
+
+function emit(text: string, output: string | undefined): void {
+  if (output) {
+    try {
+      writeFileSync(output, text);
+    } catch (err) {
+      throw new InputError(output, `cannot write the report: ${(err as Error).message}`);
+    }
+  } else process.stdout.write(text);
+}
+
+const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
+
+const abort = new AbortController();
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('stackonly')
+    .description('Derive livepatch stack_only sets: the .cold parts and tail-called functions the stack check must see')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  const formatOption = (choices: string[]) => new Option('--format <format>', 'output format').choices(choices).default('text');
+
+  program
+    .command('compare')
+    .description('compare the original and the patched build: changed functions, cold mappings, stack-only sets')
+    .argument('<original>', 'original C source or ELF object')
+    .argument('[patched]', 'patched C source or ELF object (or use --patch)')
+    .addOption(formatOption(['text', 'json']))
+    .option('-o, --output <file>', 'write the report to a file')
+    .option('--patch <file>', 'build the patched source by applying this unified diff to a copy of <original>')
+    .option('--cc <command>', 'compiler command, wrappers allowed ("ccache gcc"); default $CC or gcc')
+    .option('--cflags <flags>', 'compiler flags; default $CFLAGS; -O2 unless an -O option is given')
+    .option('--keep-objects <dir>', 'keep the two compiled objects in this directory')
+    .option('--exit-code', 'exit with status 1 when any function changed')
+    .exitOverride()
+    .action(async (original: string, patched: string | undefined, opts) => {
+      const result = await compare({
+        original,
+        patched,
+        patch: opts.patch,
+        cc: opts.cc,
+        cflags: opts.cflags,
+        keepObjects: opts.keepObjects,
+        signal: abort.signal,
+      });
+      emit(opts.format === 'json' ? json(result.report) : renderCompareText(result.report), opts.output);
+      setExit(compareExitCode([result.report], opts));
+    });
+
+  program
+    .command('inspect')
+    .description("show one object's functions, their parts and call/jump edges (a C source is compiled first)")
+    .argument('<file>', 'ELF object or C source')
+    .addOption(formatOption(['text', 'json']))
+    .option('-o, --output <file>', 'write the report to a file')
+    .option('--cc <command>', 'compiler command; default $CC or gcc')
+    .option('--cflags <flags>', 'compiler flags; default $CFLAGS; -O2 unless an -O option is given')
+    .exitOverride()
+    .action(async (file: string, opts) => {
+      const result = await inspect(file, { cc: opts.cc, cflags: opts.cflags, signal: abort.signal });
+      emit(opts.format === 'json' ? json(result.report) : renderInspectText(result.report), opts.output);
+      setExit(EXIT_OK);
+    });
+
+  return program;
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Commander has printed its own message; help and version are not errors.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+    return EXIT_ERROR;
+  }
+  if (err instanceof InputError) {
+    process.stderr.write(`stackonly: ${err.message}\n`);
+    if (err.details) process.stderr.write(err.details.replace(/\n?$/, '\n'));
+    return EXIT_ERROR;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`stackonly: internal error: ${message}\n`);
+  if (process.env.STACKONLY_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  return EXIT_ERROR;
+}
+
+async function main(): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      abort.abort();
+      removeAllTempDirs();
+      process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 129);
+    });
+  }
+  process.on('exit', removeAllTempDirs);
+  let code = EXIT_OK;
+  try {
+    const program = buildProgram((c) => (code = c));
+    if (process.argv.length <= 2) {
+      program.outputHelp();
+      process.exitCode = EXIT_ERROR;
+      return;
+    }
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    code = reportError(err);
+  }
+  process.exitCode = code;
+}
+
+void main();

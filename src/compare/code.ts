@@ -1,0 +1,223 @@
+import { createHash } from 'node:crypto';
+import type { CodeReference } from '../arch/backend.js';
+import { SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHN_LORESERVE, SHN_UNDEF, STT_SECTION } from '../elf/types.js';
+import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
+import { normalizeName } from './match.js';
+
+export type ChangeReason = 'code' | 'relocation' | 'string literal' | 'constant' | 'part' | 'special section';
+
+/** How a function target is named when references are put in canonical form. */
+type FunctionNamer = (fn: FunctionInfo) => string;
+
+/** Anonymous data is compared by its bytes up to the next thing that has a name or is referenced. */
+const MAX_ANONYMOUS_REGION = 4096;
+
+/**
+ * Puts the references of one object's code in a form that can be compared with the other
+ * object's: functions by identity and offset, strings by content, anonymous constants by
+ * their bytes, never by the section offsets that shift when something unrelated changes.
+ */
+class ReferenceCanon {
+  private anchors = new Map<number, number[]>();
+
+  constructor(private readonly model: ObjectModel) {}
+
+  canonical(ref: CodeReference, nameFunction: FunctionNamer): { text: string; kind: 'function' | 'string' | 'constant' | 'symbol' } {
+    const loc = this.model.resolve(ref.target);
+    return this.describe(loc, nameFunction, 0);
+  }
+
+  private describe(loc: Location, nameFunction: FunctionNamer, depth: number): { text: string; kind: 'function' | 'string' | 'constant' | 'symbol' } {
+    switch (loc.kind) {
+      case 'function':
+        return { text: `F:${nameFunction(loc.fn)}+${loc.offset}`, kind: 'function' };
+      case 'external':
+        return { text: `X:${loc.name}+${loc.offset}`, kind: 'symbol' };
+      case 'absolute':
+        return { text: `A:${loc.name}+${loc.offset}`, kind: 'symbol' };
+      case 'section': {
+        const object = this.model.object;
+        const section = object.sections[loc.section];
+        if (loc.symbol && loc.symbol.name && loc.symbol.type !== STT_SECTION) {
+          return { text: `D:${normalizeName(loc.symbol.name)}+${loc.symbolOffset}`, kind: 'symbol' };
+        }
+        const data = object.sectionData(loc.section);
+        if ((section.flags & (SHF_MERGE | SHF_STRINGS)) === (SHF_MERGE | SHF_STRINGS)) {
+          return { text: `S:${readString(data, loc.offset, Math.max(1, section.entsize))}`, kind: 'string' };
+        }
+        if (section.flags & SHF_MERGE && section.entsize > 0) {
+          return { text: `K:${hex(data, loc.offset, loc.offset + section.entsize)}`, kind: 'constant' };
+        }
+        if (section.flags & SHF_EXECINSTR) {
+          return { text: `T:${section.name}+${loc.offset}`, kind: 'symbol' };
+        }
+        const end = Math.min(this.nextAnchor(loc.section, loc.offset), loc.offset + MAX_ANONYMOUS_REGION, section.size);
+        let text = `C:${kindOfSection(section.name)}:${hex(data, loc.offset, end)}`;
+        if (depth === 0) {
+          // Relocated entries inside the region (jump tables, pointer arrays) by what they reach.
+          for (const rel of object.relocationsFor(loc.section)) {
+            if (rel.offset < loc.offset || rel.offset >= end) continue;
+            const symbol = object.symbols[rel.symbol];
+            let inner: Location;
+            if (!symbol || symbol.shndx === SHN_UNDEF) inner = { kind: 'external', name: symbol?.name ?? '', offset: rel.addend };
+            else if (symbol.shndx >= SHN_LORESERVE) inner = { kind: 'absolute', name: symbol.name, offset: rel.addend };
+            else inner = this.model.resolve({ kind: 'symbol', symbol: rel.symbol, addend: rel.addend + (this.isPcRelative(rel.type) ? rel.offset - loc.offset : 0) });
+            text += `|${rel.offset - loc.offset}:${this.describe(inner, nameFunction, depth + 1).text}`;
+          }
+        }
+        return { text, kind: 'constant' };
+      }
+    }
+  }
+
+  private isPcRelative(type: number): boolean {
+    return this.model.backend.dataReference({ offset: 0, type, symbol: 0, addend: 0 })?.pcRelative ?? false;
+  }
+
+  /** The next offset after `offset` in a data section where a symbol starts or code points. */
+  private nextAnchor(section: number, offset: number): number {
+    let list = this.anchors.get(section);
+    if (!list) {
+      const set = new Set<number>();
+      for (const symbol of this.model.object.symbols) {
+        if (symbol.shndx === section && symbol.type !== STT_SECTION) set.add(symbol.value);
+      }
+      for (const code of this.model.code.values()) {
+        for (const ref of code.references) {
+          const loc = this.model.resolve(ref.target);
+          if (loc.kind === 'section' && loc.section === section) set.add(loc.offset);
+        }
+      }
+      list = [...set].sort((a, b) => a - b);
+      this.anchors.set(section, list);
+    }
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid] <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < list.length ? list[lo] : Number.MAX_SAFE_INTEGER;
+  }
+}
+
+function kindOfSection(name: string): string {
+  // .rodata.foo and .rodata are the same kind of place; the suffix is a -fdata-sections detail.
+  const m = /^\.?([a-z_]+)/.exec(name);
+  return m ? m[1] : name;
+}
+
+function readString(data: Uint8Array, offset: number, width: number): string {
+  let end = offset;
+  outer: while (end + width <= data.length) {
+    for (let i = 0; i < width; i++) if (data[end + i] !== 0) {
+      end += width;
+      continue outer;
+    }
+    break;
+  }
+  return Buffer.from(data.buffer, data.byteOffset + offset, end - offset).toString('latin1');
+}
+
+function hex(data: Uint8Array, from: number, to: number): string {
+  return Buffer.from(data.buffer, data.byteOffset + from, Math.max(0, Math.min(to, data.length) - from)).toString('hex');
+}
+
+/** A function's bytes with every referencing field zeroed: what is left is the code itself. */
+export function maskedBytes(model: ObjectModel, fn: FunctionInfo): Uint8Array {
+  const data = model.object.sectionData(fn.section);
+  const bytes = Uint8Array.from(data.subarray(fn.offset, fn.offset + fn.size));
+  for (const ref of fn.references) {
+    const from = ref.fieldOffset - fn.offset;
+    bytes.fill(0, Math.max(0, from), Math.min(bytes.length, from + ref.fieldSize));
+  }
+  return bytes;
+}
+
+export class CodeComparer {
+  private readonly originalCanon: ReferenceCanon;
+  private readonly patchedCanon: ReferenceCanon;
+  private readonly prints = new Map<FunctionInfo, string>();
+
+  constructor(
+    readonly original: ObjectModel,
+    readonly patched: ObjectModel,
+  ) {
+    this.originalCanon = new ReferenceCanon(original);
+    this.patchedCanon = new ReferenceCanon(patched);
+  }
+
+  /** Content identity with compiler numbers normalized: used to pair renamed clones. */
+  fingerprint = (fn: FunctionInfo, model: ObjectModel): string => {
+    let print = this.prints.get(fn);
+    if (print) return print;
+    const canon = model === this.original ? this.originalCanon : this.patchedCanon;
+    const hash = createHash('sha1');
+    hash.update(maskedBytes(model, fn));
+    const namer: FunctionNamer = (target) => (target === fn ? '<self>' : normalizeName(target.name));
+    for (const ref of fn.references) hash.update(`${ref.fieldOffset - fn.offset}${ref.kind}${canon.canonical(ref, namer).text}\n`);
+    print = hash.digest('hex');
+    this.prints.set(fn, print);
+    return print;
+  };
+
+  /**
+   * Why two matched functions differ, or nothing when they do not. Function targets are
+   * compared through the matching, so a call to a renamed clone is no change.
+   */
+  compare(o: FunctionInfo, p: FunctionInfo, toPatched: Map<FunctionInfo, FunctionInfo>): ChangeReason[] {
+    const reasons = new Set<ChangeReason>();
+    if (o.size !== p.size || o.references.length !== p.references.length) reasons.add('code');
+    const oData = this.original.object.sectionData(o.section).subarray(o.offset, o.offset + o.size);
+    const pData = this.patched.object.sectionData(p.section).subarray(p.offset, p.offset + p.size);
+    if (!reasons.has('code') && !Buffer.from(oData.buffer, oData.byteOffset, oData.length).equals(Buffer.from(pData.buffer, pData.byteOffset, pData.length))) {
+      if (!Buffer.from(maskedBytes(this.original, o)).equals(Buffer.from(maskedBytes(this.patched, p)))) reasons.add('code');
+    }
+    const nameOriginal: FunctionNamer = (fn) => {
+      const mapped = toPatched.get(fn);
+      return mapped ? mapped.key : `\0original:${fn.key}`;
+    };
+    const namePatched: FunctionNamer = (fn) => fn.key;
+    if (!reasons.has('code')) {
+      for (let i = 0; i < o.references.length; i++) {
+        const a = o.references[i];
+        const b = p.references[i];
+        if (a.fieldOffset - o.offset !== b.fieldOffset - p.offset || a.kind !== b.kind || a.fieldSize !== b.fieldSize) {
+          reasons.add('code');
+          break;
+        }
+        const ca = this.originalCanon.canonical(a, nameOriginal);
+        const cb = this.patchedCanon.canonical(b, namePatched);
+        if (ca.text === cb.text) continue;
+        if (ca.kind === 'string' && cb.kind === 'string') reasons.add('string literal');
+        else if (ca.kind === 'constant' && cb.kind === 'constant') reasons.add('constant');
+        else reasons.add('relocation');
+      }
+    }
+    if (reasons.has('code')) {
+      // The code moved, so references cannot be paired by position: say what the function
+      // refers to that it did not before, or no longer does.
+      const count = (refs: CodeReference[], canon: ReferenceCanon, namer: FunctionNamer) => {
+        const counts = new Map<string, { n: number; kind: string }>();
+        for (const ref of refs) {
+          const c = canon.canonical(ref, namer);
+          const text = c.kind === 'function' ? c.text.replace(/\+\d+$/, '') : c.text;
+          const entry = counts.get(text);
+          if (entry) entry.n++;
+          else counts.set(text, { n: 1, kind: c.kind });
+        }
+        return counts;
+      };
+      const before = count(o.references, this.originalCanon, nameOriginal);
+      const after = count(p.references, this.patchedCanon, namePatched);
+      const differing = new Set<string>();
+      for (const [text, { n, kind }] of before) if (after.get(text)?.n !== n) differing.add(kind);
+      for (const [text, { n, kind }] of after) if (before.get(text)?.n !== n) differing.add(kind);
+      if (differing.has('function') || differing.has('symbol')) reasons.add('relocation');
+      if (differing.has('string')) reasons.add('string literal');
+      if (differing.has('constant')) reasons.add('constant');
+    }
+    return [...reasons];
+  }
+}

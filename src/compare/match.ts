@@ -1,0 +1,106 @@
+import type { FunctionInfo, ObjectModel } from '../model/types.js';
+
+export interface Rename {
+  original: string;
+  patched: string;
+  /** How the pair was settled among several candidates of the same normalized name. */
+  by: 'name' | 'content' | 'order';
+}
+
+export interface Matching {
+  toPatched: Map<FunctionInfo, FunctionInfo>;
+  toOriginal: Map<FunctionInfo, FunctionInfo>;
+  renames: Rename[];
+}
+
+/**
+ * Numbers gcc appends to clones and split parts are not stable between builds:
+ * `foo.constprop.0` may come back as `foo.constprop.1`, `foo.cold.12` as `foo.cold.7`.
+ */
+export function normalizeName(name: string): string {
+  return name.replace(/\.\d+(?=\.|$)/g, '.N');
+}
+
+/** Local names are only unique within their STT_FILE; globals are unique in the object. */
+function scopedName(fn: FunctionInfo, name: string): string {
+  return fn.global ? name : `${fn.symbol.file ?? ''}\0${name}`;
+}
+
+function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = groups.get(k);
+    if (list) list.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+/**
+ * Pairs original and patched functions: by exact name first, then by the name with its
+ * compiler numbers normalized; where several candidates remain, by identical content
+ * (`fingerprint`), then in symbol-table order. Every pair whose names differ is a rename.
+ */
+export function matchFunctions(
+  original: ObjectModel,
+  patched: ObjectModel,
+  fingerprint: (fn: FunctionInfo, model: ObjectModel) => string,
+): Matching {
+  const toPatched = new Map<FunctionInfo, FunctionInfo>();
+  const toOriginal = new Map<FunctionInfo, FunctionInfo>();
+  const renames: Rename[] = [];
+  const pair = (o: FunctionInfo, p: FunctionInfo, by: Rename['by'] | undefined) => {
+    toPatched.set(o, p);
+    toOriginal.set(p, o);
+    if (o.name !== p.name && by) renames.push({ original: o.name, patched: p.name, by });
+  };
+
+  // Names without compiler numbers are stable: pair them exactly.
+  const plain = (fn: FunctionInfo) => normalizeName(fn.name) === fn.name;
+  const left = groupBy(original.functions.filter(plain), (fn) => scopedName(fn, fn.name));
+  const right = groupBy(patched.functions.filter(plain), (fn) => scopedName(fn, fn.name));
+  for (const [key, os] of left) {
+    const ps = right.get(key);
+    if (ps) pairCandidates(os, ps, false);
+  }
+  // Numbered names: within each normalized name, identical content first, then the same
+  // name, then the order the compiler emitted them.
+  const leftN = groupBy(original.functions.filter((fn) => !toPatched.has(fn)), (fn) => scopedName(fn, normalizeName(fn.name)));
+  const rightN = groupBy(patched.functions.filter((fn) => !toOriginal.has(fn)), (fn) => scopedName(fn, normalizeName(fn.name)));
+  for (const [key, os] of leftN) {
+    const ps = rightN.get(key);
+    if (ps) pairCandidates(os, ps, true);
+  }
+
+  function pairCandidates(os: FunctionInfo[], ps: FunctionInfo[], numbered: boolean) {
+    if (os.length === 1 && ps.length === 1) {
+      pair(os[0], ps[0], 'name');
+      return;
+    }
+    const free = (p: FunctionInfo) => !toOriginal.has(p);
+    const byPrint = groupBy(ps, (fn) => fingerprint(fn, patched));
+    for (const o of os) {
+      const p = byPrint.get(fingerprint(o, original))?.find(free);
+      if (p) pair(o, p, 'content');
+    }
+    for (const o of os) {
+      if (toPatched.has(o)) continue;
+      const p = ps.find((c) => free(c) && c.name === o.name);
+      if (p) pair(o, p, 'name');
+    }
+    const restO = os.filter((o) => !toPatched.has(o));
+    const restP = ps.filter(free);
+    for (let i = 0; i < Math.min(restO.length, restP.length); i++) pair(restO[i], restP[i], numbered ? 'order' : 'order');
+  }
+
+  // A part follows its parent when the parent was renamed (foo.constprop.0.cold with foo.constprop.0).
+  for (const o of original.functions) {
+    const p = toPatched.get(o);
+    if (!p) continue;
+    const oParts = o.parts.filter((part) => !toPatched.has(part));
+    const pParts = p.parts.filter((part) => !toOriginal.has(part));
+    if (oParts.length === 1 && pParts.length === 1) pair(oParts[0], pParts[0], 'name');
+  }
+  return { toPatched, toOriginal, renames };
+}

@@ -1,0 +1,67 @@
+import type { Comparison } from '../compare/compare.js';
+import type { FunctionInfo } from '../model/types.js';
+
+export type StackOnlyReason = 'part' | 'tail-call';
+
+export interface StackOnlyEntry {
+  /** A symbol name in the object the set is checked against. */
+  name: string;
+  /** kallsyms position when the name repeats among the object's local symbols; 0 otherwise. */
+  sympos: number;
+  /** The patched function (family parent) this entry protects. */
+  owner: string;
+  reason: StackOnlyReason;
+  fn: FunctionInfo;
+}
+
+export interface StackOnlySets {
+  /** Names in the original object, checked when the livepatch is enabled. */
+  enable: StackOnlyEntry[];
+  /** Names in the patched object, checked when the livepatch is disabled. */
+  disable: StackOnlyEntry[];
+}
+
+/**
+ * The rules of design.md §6. For each patched family on one side: its parts, and every
+ * function that exists only on that side and is reached from the family through tail calls
+ * (transitively), with that function's parts. Only tail calls matter: a called function's
+ * caller frame stays on the stack, and the caller is patched.
+ */
+export function deriveStackOnly(comparison: Comparison): StackOnlySets {
+  const changed = comparison.changes.filter((c) => c.status === 'changed');
+  const removed = new Set(comparison.changes.filter((c) => c.status === 'removed').map((c) => c.original!));
+  const added = new Set(comparison.changes.filter((c) => c.status === 'added').map((c) => c.patched!));
+
+  const collect = (roots: { owner: string; fn: FunctionInfo }[], onlyHere: Set<FunctionInfo>): StackOnlyEntry[] => {
+    const entries = new Map<FunctionInfo, StackOnlyEntry>();
+    const add = (fn: FunctionInfo, owner: string, reason: StackOnlyReason) => {
+      if (!entries.has(fn)) entries.set(fn, { name: fn.name, sympos: fn.sympos, owner, reason, fn });
+    };
+    for (const { owner, fn } of roots) {
+      for (const part of fn.parts) add(part, owner, 'part');
+      // Walk tail calls out of the whole family (a part tail-calls in its parent's frame).
+      const seen = new Set<FunctionInfo>([fn]);
+      const queue: FunctionInfo[] = [fn, ...fn.parts];
+      while (queue.length > 0) {
+        const from = queue.shift()!;
+        for (const edge of from.edges) {
+          if (edge.kind !== 'tail-call' || !edge.target) continue;
+          const target = edge.target.parent ?? edge.target;
+          if (seen.has(target)) continue;
+          seen.add(target);
+          if (onlyHere.has(target)) {
+            add(target, owner, 'tail-call');
+            for (const part of target.parts) add(part, owner, 'part');
+          }
+          queue.push(target, ...target.parts);
+        }
+      }
+    }
+    return [...entries.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.sympos - b.sympos));
+  };
+
+  return {
+    enable: collect(changed.map((c) => ({ owner: c.name, fn: c.original! })), removed),
+    disable: collect(changed.map((c) => ({ owner: c.patched!.name, fn: c.patched! })), added),
+  };
+}

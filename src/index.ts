@@ -1,0 +1,13 @@
+/** stackonly as a library: no console I/O here; the CLI in src/cli is one user of it. */
+export { compare, compareObjects, inspect, modelObject } from './api.js';
+export type { CompareResult, InspectResult } from './api.js';
+export { readElfFile, parseElf } from './elf/reader.js';
+export type * from './elf/types.js';
+export { buildModel } from './model/build.js';
+export type * from './model/types.js';
+export { compareModels } from './compare/compare.js';
+export type { Comparison, FamilyChange, ColdMapping } from './compare/compare.js';
+export { deriveStackOnly } from './derive/stack-only.js';
+export type { StackOnlySets, StackOnlyEntry } from './derive/stack-only.js';
+export type * from './report/types.js';
+export { InputError, ElfError, CompileError, PatchError, UsageError } from './errors.js';

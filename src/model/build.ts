@@ -1,0 +1,274 @@
+import { backendFor } from '../arch/index.js';
+import type { CodeReference, SectionCode } from '../arch/backend.js';
+import {
+  SHF_EXECINSTR,
+  SHN_LORESERVE,
+  SHN_UNDEF,
+  SHT_NOBITS,
+  SHT_PROGBITS,
+  STB_LOCAL,
+  STT_FUNC,
+  STT_NOTYPE,
+  STT_SECTION,
+  type ElfObject,
+  type ElfSymbol,
+} from '../elf/types.js';
+import { findParts } from './parts.js';
+import type { Edge, FunctionInfo, Location, ObjectModel } from './types.js';
+
+
+/** Sorted, sized symbols of one section, for "which symbol covers this offset". */
+class CoverIndex<T extends { offset: number; size: number }> {
+  private readonly items: T[];
+  constructor(items: T[]) {
+    this.items = items.sort((a, b) => a.offset - b.offset || b.size - a.size);
+  }
+  covering(offset: number): T | undefined {
+    const items = this.items;
+    let lo = 0;
+    let hi = items.length - 1;
+    let best = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (items[mid].offset <= offset) {
+        best = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    // Nested or overlapping symbols are rare; look back a little for one that covers.
+    for (let i = best; i >= 0 && i > best - 4; i--) {
+      const item = items[i];
+      if (offset >= item.offset && offset < item.offset + item.size) return item;
+    }
+    return undefined;
+  }
+}
+
+function isFunctionSymbol(symbol: ElfSymbol, object: ElfObject): boolean {
+  if (symbol.size === 0 || symbol.shndx === SHN_UNDEF || symbol.shndx >= SHN_LORESERVE) return false;
+  const section = object.sections[symbol.shndx];
+  if (!section || (section.flags & SHF_EXECINSTR) === 0) return false;
+  if (symbol.type === STT_FUNC) return true;
+  // clang emits split-off cold code as sized STT_NOTYPE symbols.
+  return symbol.type === STT_NOTYPE && symbol.name.includes('.cold');
+}
+
+/** Reads an object's functions, their references, parts and edges. */
+export function buildModel(object: ElfObject): ObjectModel {
+  const backend = backendFor(object);
+  const warnings: string[] = [];
+
+  // Functions, with aliases folded into the first symbol at the same place.
+  const functions: FunctionInfo[] = [];
+  const byPlace = new Map<string, FunctionInfo>();
+  for (const symbol of object.symbols) {
+    if (!isFunctionSymbol(symbol, object)) continue;
+    const place = `${symbol.shndx}:${symbol.value}:${symbol.size}`;
+    const existing = byPlace.get(place);
+    if (existing) {
+      existing.aliases.push(symbol.name);
+      continue;
+    }
+    const fn: FunctionInfo = {
+      id: functions.length,
+      name: symbol.name,
+      sympos: 0,
+      key: symbol.name,
+      symbol,
+      section: symbol.shndx,
+      sectionName: object.sections[symbol.shndx].name,
+      offset: symbol.value,
+      size: symbol.size,
+      global: symbol.bind !== STB_LOCAL,
+      aliases: [],
+      partEvidence: [],
+      parts: [],
+      edges: [],
+      references: [],
+    };
+    functions.push(fn);
+    byPlace.set(place, fn);
+  }
+
+  const byName = new Map<string, FunctionInfo[]>();
+  for (const fn of functions) {
+    for (const name of [fn.name, ...fn.aliases]) {
+      const list = byName.get(name);
+      if (list) list.push(fn);
+      else byName.set(name, [fn]);
+    }
+  }
+  for (const [name, list] of byName) {
+    if (list.length < 2) continue;
+    let position = 0;
+    for (const fn of list) {
+      if (fn.name !== name) continue;
+      fn.sympos = ++position;
+      fn.key = `${fn.name},${fn.sympos}`;
+    }
+  }
+  const byKey = new Map(functions.map((fn) => [fn.key, fn]));
+
+  // Which sized symbols cover which offsets, per section: functions first, data after.
+  const functionsBySection = new Map<number, FunctionInfo[]>();
+  for (const fn of functions) {
+    const list = functionsBySection.get(fn.section);
+    if (list) list.push(fn);
+    else functionsBySection.set(fn.section, [fn]);
+  }
+  const functionIndex = new Map<number, CoverIndex<FunctionInfo>>();
+  for (const [section, list] of functionsBySection) functionIndex.set(section, new CoverIndex([...list]));
+
+  let dataIndex: Map<number, CoverIndex<{ offset: number; size: number; symbol: ElfSymbol }>> | undefined;
+  const dataSymbolCovering = (section: number, offset: number) => {
+    if (!dataIndex) {
+      dataIndex = new Map();
+      const bySection = new Map<number, { offset: number; size: number; symbol: ElfSymbol }[]>();
+      for (const symbol of object.symbols) {
+        if (symbol.size === 0 || symbol.type === STT_SECTION || symbol.shndx === SHN_UNDEF || symbol.shndx >= SHN_LORESERVE) continue;
+        const list = bySection.get(symbol.shndx) ?? [];
+        list.push({ offset: symbol.value, size: symbol.size, symbol });
+        bySection.set(symbol.shndx, list);
+      }
+      for (const [section, list] of bySection) dataIndex.set(section, new CoverIndex(list));
+    }
+    return dataIndex.get(section)?.covering(offset);
+  };
+
+  const locate = (section: number, offset: number): Location => {
+    const fn = functionIndex.get(section)?.covering(offset);
+    if (fn) return { kind: 'function', fn, offset: offset - fn.offset };
+    const data = dataSymbolCovering(section, offset);
+    if (data) return { kind: 'section', section, offset, symbol: data.symbol, symbolOffset: offset - data.offset };
+    return { kind: 'section', section, offset };
+  };
+
+  const resolve = (target: CodeReference['target']): Location => {
+    if (target.kind === 'section') return locate(target.section, target.offset);
+    const symbol = object.symbols[target.symbol];
+    if (!symbol || symbol.shndx === SHN_UNDEF) return { kind: 'external', name: symbol?.name ?? '', offset: target.addend };
+    if (symbol.shndx >= SHN_LORESERVE) return { kind: 'absolute', name: symbol.name, offset: target.addend };
+    return locate(symbol.shndx, symbol.value + target.addend);
+  };
+
+  // Decode every executable section once, resynchronising at every symbol that starts in it.
+  const code = new Map<number, SectionCode>();
+  const startsBySection = new Map<number, number[]>();
+  for (const symbol of object.symbols) {
+    if (symbol.shndx === SHN_UNDEF || symbol.shndx >= SHN_LORESERVE || symbol.type === STT_SECTION) continue;
+    const list = startsBySection.get(symbol.shndx);
+    if (list) list.push(symbol.value);
+    else startsBySection.set(symbol.shndx, [symbol.value]);
+  }
+  for (const section of object.sections) {
+    if ((section.flags & SHF_EXECINSTR) === 0 || section.type === SHT_NOBITS || section.size === 0) continue;
+    if (section.type !== SHT_PROGBITS) continue;
+    const sectionCode = backend.scanSection(object, section.index, startsBySection.get(section.index) ?? []);
+    code.set(section.index, sectionCode);
+    const fns = functionsBySection.get(section.index);
+    if (!fns) continue;
+    const sorted = [...fns].sort((a, b) => a.offset - b.offset);
+    let f = 0;
+    for (const ref of sectionCode.references) {
+      while (f < sorted.length && ref.insnOffset >= sorted[f].offset + sorted[f].size) f++;
+      if (f >= sorted.length) break;
+      const fn = sorted[f];
+      if (ref.insnOffset >= fn.offset) fn.references.push(ref);
+    }
+  }
+
+  // Raw transfers, before parts are known: kind decided after.
+  type Raw = { from: FunctionInfo; kind: 'call' | 'jump' | 'address'; location: Location; at: number; via: Edge['via'] };
+  const raw: Raw[] = [];
+  for (const fn of functions) {
+    for (const ref of fn.references) {
+      const location = resolve(ref.target);
+      raw.push({ from: fn, kind: ref.kind, location, at: ref.insnOffset - fn.offset, via: ref.relocation ? 'relocation' : 'resolved' });
+    }
+  }
+  raw.push(...jumpTableTransfers(object, functions, resolve, locate, backend));
+
+  findParts({ functions, byName, raw, warnings, object });
+
+  for (const r of raw) {
+    const from = r.from;
+    const loc = r.location;
+    if (loc.kind === 'function') {
+      const target = loc.fn;
+      if (target === from && r.kind !== 'call') continue; // branches inside one function are not edges
+      let kind: Edge['kind'] = r.kind;
+      if (r.kind === 'jump') {
+        const sameFamily = (target.parent ?? target) === (from.parent ?? from);
+        kind = loc.offset === 0 && !sameFamily && !target.parent ? 'tail-call' : 'jump';
+      }
+      from.edges.push({ kind, target, targetName: target.name, targetOffset: loc.offset, from: r.at, via: r.via });
+    } else if (loc.kind === 'external') {
+      if (r.kind === 'address') continue; // cannot tell a function from data
+      from.edges.push({ kind: r.kind === 'call' ? 'call' : 'tail-call', targetName: loc.name, targetOffset: loc.offset, from: r.at, via: r.via });
+    }
+  }
+
+  return { object, backend, functions, byName, byKey, code, warnings, resolve };
+}
+
+/**
+ * Jump tables: relocations in data sections that point into code at non-entry offsets,
+ * attributed to the function that loads the table's address. A cold part that holds
+ * cases of its parent's switch is entered this way.
+ */
+function jumpTableTransfers(
+  object: ElfObject,
+  functions: FunctionInfo[],
+  resolve: ObjectModel['resolve'],
+  locate: (section: number, offset: number) => Location,
+  backend: ObjectModel['backend'],
+) {
+  type Raw = { from: FunctionInfo; kind: 'jump'; location: Location; at: number; via: 'jump-table' };
+  const out: Raw[] = [];
+  // Where code takes the address of a data section: the candidate table starts.
+  const users = new Map<number, { offset: number; fn: FunctionInfo; at: number }[]>();
+  for (const fn of functions) {
+    for (const ref of fn.references) {
+      if (ref.kind !== 'address') continue;
+      const loc = resolve(ref.target);
+      if (loc.kind !== 'section') continue;
+      const section = object.sections[loc.section];
+      if (!section || section.flags & SHF_EXECINSTR) continue;
+      const list = users.get(loc.section) ?? [];
+      list.push({ offset: loc.offset, fn, at: ref.insnOffset - fn.offset });
+      users.set(loc.section, list);
+    }
+  }
+  for (const [dataSection, starts] of users) {
+    const relocations = object.relocationsFor(dataSection);
+    if (relocations.length === 0) continue;
+    const usersAt = new Map<number, { fn: FunctionInfo; at: number }[]>();
+    for (const u of starts) {
+      const list = usersAt.get(u.offset) ?? [];
+      list.push(u);
+      usersAt.set(u.offset, list);
+    }
+    const sorted = [...relocations].sort((a, b) => a.offset - b.offset);
+    // A table is a run of same-sized entries starting where code takes an address.
+    let table: { start: number; next: number; users: { fn: FunctionInfo; at: number }[] } | undefined;
+    for (const rel of sorted) {
+      const ref = backend.dataReference(rel);
+      const startsHere = usersAt.get(rel.offset);
+      if (startsHere && ref) table = { start: rel.offset, next: rel.offset, users: startsHere };
+      if (!ref || !table || rel.offset !== table.next) {
+        table = undefined;
+        continue;
+      }
+      table.next = rel.offset + ref.size;
+      const symbol = object.symbols[rel.symbol];
+      if (!symbol || symbol.shndx === SHN_UNDEF || symbol.shndx >= SHN_LORESERVE) continue;
+      const targetSection = object.sections[symbol.shndx];
+      if (!targetSection || (targetSection.flags & SHF_EXECINSTR) === 0) continue;
+      const offset = symbol.value + rel.addend - (ref.pcRelative ? rel.offset - table.start : 0);
+      const location = locate(symbol.shndx, offset);
+      if (location.kind !== 'function' || location.offset === 0) continue;
+      for (const u of table.users) out.push({ from: u.fn, kind: 'jump', location, at: u.at, via: 'jump-table' });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,122 @@
+import type { ElfObject } from '../elf/types.js';
+import type { FunctionInfo, Location, PartEvidence } from './types.js';
+
+export const COLD_NAME = /^(.+?)\.cold(?:\.\d+)?$/;
+const UNLIKELY_SECTION = '.text.unlikely.';
+
+interface RawTransfer {
+  from: FunctionInfo;
+  kind: 'call' | 'jump' | 'address';
+  location: Location;
+}
+
+/**
+ * Attaches parts to their parents with the three kinds of evidence of design.md §3:
+ * jumps both ways, `.cold` names (scoped by STT_FILE), and `.text.unlikely.F` sections.
+ * Where the evidence disagrees, the jumps win (they are what makes the frame shared) and
+ * the disagreement becomes a warning.
+ */
+export function findParts(input: {
+  functions: FunctionInfo[];
+  byName: Map<string, FunctionInfo[]>;
+  raw: RawTransfer[];
+  warnings: string[];
+  object: ElfObject;
+}): void {
+  const { functions, byName, raw, warnings } = input;
+
+  const jumpedIntoBy = new Map<FunctionInfo, Set<FunctionInfo>>();
+  const jumpsBackTo = new Map<FunctionInfo, Set<FunctionInfo>>();
+  for (const t of raw) {
+    if (t.kind !== 'jump' || t.location.kind !== 'function') continue;
+    const target = t.location.fn;
+    if (target === t.from) continue;
+    let into = jumpedIntoBy.get(target);
+    if (!into) jumpedIntoBy.set(target, (into = new Set()));
+    into.add(t.from);
+    if (t.location.offset !== 0) {
+      let back = jumpsBackTo.get(t.from);
+      if (!back) jumpsBackTo.set(t.from, (back = new Set()));
+      back.add(target);
+    }
+  }
+
+  const lookup = (name: string, part: FunctionInfo): FunctionInfo | undefined => {
+    const candidates = (byName.get(name) ?? []).filter((fn) => fn !== part);
+    if (candidates.length === 0) return undefined;
+    const sameFile = candidates.filter((fn) => !fn.global && fn.symbol.file !== undefined && fn.symbol.file === part.symbol.file);
+    if (sameFile.length > 0) return sameFile[0];
+    const globals = candidates.filter((fn) => fn.global);
+    if (globals.length > 0) return globals[0];
+    return candidates.length === 1 ? candidates[0] : undefined;
+  };
+
+  // Cold code jumps back into its parent, and the parent jumps into the middle of it: both
+  // directions look alike, so a candidate that itself looks like cold code cannot be the
+  // parent of one that does not.
+  const looksCold = (fn: FunctionInfo) => COLD_NAME.test(fn.name) || fn.sectionName.startsWith('.text.unlikely');
+  const parentOf = new Map<FunctionInfo, { parent: FunctionInfo; evidence: PartEvidence[] }>();
+  for (const fn of functions) {
+    const back = jumpsBackTo.get(fn);
+    const into = jumpedIntoBy.get(fn);
+    const jumpParents = back && into ? [...into].filter((f) => back.has(f) && !(looksCold(f) && !looksCold(fn))) : [];
+
+    const nameMatch = COLD_NAME.exec(fn.name);
+    const nameParent = nameMatch ? lookup(nameMatch[1], fn) : undefined;
+    if (nameMatch && !nameParent) warnings.push(`${fn.name}: named as a cold part of ${nameMatch[1]}, but the object has no function ${nameMatch[1]}`);
+
+    let sectionParent: FunctionInfo | undefined;
+    if (fn.sectionName.startsWith(UNLIKELY_SECTION)) {
+      const owner = fn.sectionName.slice(UNLIKELY_SECTION.length);
+      // A function declared cold lives in .text.unlikely.<its own name>: that is no evidence.
+      if (owner !== fn.name) sectionParent = lookup(owner, fn);
+    }
+
+    let parent: FunctionInfo | undefined;
+    const evidence: PartEvidence[] = [];
+    if (jumpParents.length > 0) {
+      parent = jumpParents.length === 1 ? jumpParents[0] : jumpParents.find((p) => p === nameParent) ?? jumpParents[0];
+      if (jumpParents.length > 1) {
+        warnings.push(`${fn.name}: shares a frame with several functions (${jumpParents.map((p) => p.name).join(', ')}); attached to ${parent.name}`);
+      }
+      evidence.push('jump');
+      if (nameParent === parent) evidence.push('name');
+      else if (nameParent) warnings.push(`${fn.name}: its name says it is a part of ${nameParent.name}, but its jumps say ${parent.name}; attached to ${parent.name}`);
+      if (sectionParent === parent) evidence.push('section');
+      else if (sectionParent) warnings.push(`${fn.name}: its section ${fn.sectionName} says it is a part of ${sectionParent.name}, but its jumps say ${parent.name}; attached to ${parent.name}`);
+      if (!nameParent && !sectionParent && !nameMatch) {
+        warnings.push(`${fn.name}: attached to ${parent.name} on jump evidence alone (entered by a jump and jumps back into it)`);
+      }
+    } else if (nameParent) {
+      parent = nameParent;
+      evidence.push('name');
+      if (sectionParent === parent) evidence.push('section');
+      else if (sectionParent) warnings.push(`${fn.name}: its name says it is a part of ${nameParent.name}, but its section ${fn.sectionName} says ${sectionParent.name}; attached to ${parent.name}`);
+      if (!into?.has(parent)) warnings.push(`${fn.name}: named as a part of ${parent.name}, but ${parent.name} never jumps into it`);
+    } else if (sectionParent && nameMatch) {
+      parent = sectionParent;
+      evidence.push('section');
+    } else if (sectionParent && into?.has(sectionParent)) {
+      parent = sectionParent;
+      evidence.push('section', 'jump');
+    }
+    if (parent) parentOf.set(fn, { parent, evidence });
+  }
+
+  // Parts of parts run in the root's frame: attach them to the root.
+  for (const [part, { parent, evidence }] of parentOf) {
+    let root = parent;
+    const seen = new Set<FunctionInfo>([part]);
+    while (parentOf.has(root) && !seen.has(root)) {
+      seen.add(root);
+      root = parentOf.get(root)!.parent;
+    }
+    if (seen.has(root)) {
+      warnings.push(`${part.name}: part relations form a cycle; left as a function of its own`);
+      continue;
+    }
+    part.parent = root;
+    part.partEvidence = evidence;
+  }
+  for (const fn of functions) if (fn.parent) fn.parent.parts.push(fn);
+}

@@ -1,0 +1,75 @@
+import type { ArchBackend, CodeReference, SectionCode } from '../arch/backend.js';
+import type { ElfObject, ElfSymbol } from '../elf/types.js';
+
+export type EdgeKind = 'call' | 'jump' | 'tail-call' | 'address';
+export type PartEvidence = 'jump' | 'name' | 'section';
+
+/** Where a reference lands, resolved as far as the object allows. */
+export type Location =
+  | { kind: 'function'; fn: FunctionInfo; offset: number }
+  /** Outside any function: data, or code not covered by a sized symbol. */
+  | { kind: 'section'; section: number; offset: number; symbol?: ElfSymbol; symbolOffset?: number }
+  /** An undefined symbol: resolved by the linker or the module loader. */
+  | { kind: 'external'; name: string; offset: number }
+  /** SHN_ABS, SHN_COMMON and other symbols without a section of this object. */
+  | { kind: 'absolute'; name: string; offset: number };
+
+export interface Edge {
+  kind: EdgeKind;
+  /** A function of this object, or undefined for an external target. */
+  target?: FunctionInfo;
+  /** The target's name (for external targets, the undefined symbol). */
+  targetName: string;
+  /** Offset of the transfer's destination within the target. */
+  targetOffset: number;
+  /** Offset within the source function of the instruction that makes the reference. */
+  from: number;
+  /** How the reference was found: a relocation, a PC-relative field the assembler resolved, or a jump table. */
+  via: 'relocation' | 'resolved' | 'jump-table';
+}
+
+export interface FunctionInfo {
+  /** Position in ObjectModel.functions. */
+  id: number;
+  name: string;
+  /**
+   * 1-based position of this name among the object's local function symbols of the same
+   * name, in symbol-table order (what `old_sympos` means to kallsyms); 0 when the name is unique.
+   */
+  sympos: number;
+  /** Unique within the object: the name, with `,sympos` when the name repeats. */
+  key: string;
+  symbol: ElfSymbol;
+  section: number;
+  sectionName: string;
+  offset: number;
+  size: number;
+  global: boolean;
+  /** Other symbols at the same address and size (aliases). */
+  aliases: string[];
+  /** Set for parts: the family parent whose frame the part runs in. */
+  parent?: FunctionInfo;
+  partEvidence: PartEvidence[];
+  parts: FunctionInfo[];
+  edges: Edge[];
+  /** Code references made from inside this function, ascending by field offset. */
+  references: CodeReference[];
+}
+
+export interface ObjectModel {
+  object: ElfObject;
+  backend: ArchBackend;
+  functions: FunctionInfo[];
+  /** Functions by name (aliases included); more than one entry for repeated local names. */
+  byName: Map<string, FunctionInfo[]>;
+  byKey: Map<string, FunctionInfo>;
+  code: Map<number, SectionCode>;
+  warnings: string[];
+  /** Resolves a reference target to the function, data or external symbol it reaches. */
+  resolve(target: CodeReference['target']): Location;
+}
+
+/** The family root of a function: itself, or the parent it is a part of. */
+export function familyRoot(fn: FunctionInfo): FunctionInfo {
+  return fn.parent ?? fn;
+}

@@ -1,0 +1,61 @@
+import type { CompareReport, InspectReport, StackOnlyEntryJson } from '../report/types.js';
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text + ' ' : text + ' '.repeat(width - text.length);
+}
+
+function entryLine(e: StackOnlyEntryJson): string {
+  const name = e.sympos ? `${e.name} (sympos ${e.sympos})` : e.name;
+  const why = e.reason === 'part' ? `part, runs in the frame of ${e.owner}` : `tail-called from ${e.owner}'s family`;
+  return `  ${pad(name, 32)}${why}`;
+}
+
+function setLines(title: string, entries: StackOnlyEntryJson[]): string[] {
+  return [title, ...(entries.length ? entries.map(entryLine) : ['  (none)'])];
+}
+
+/** The compare report for people: what changed, how the cold parts map, the two sets. */
+export function renderCompareText(report: CompareReport): string {
+  const lines: string[] = [`${report.original} -> ${report.patched} (${report.arch})`, ''];
+  if (report.functions.length === 0) lines.push('No function changed.');
+  const width = Math.max(12, ...report.functions.map((f) => f.name.length + 2));
+  for (const f of report.functions) {
+    if (f.status === 'changed') {
+      const parts = (f.part_mapping ?? []).map((m) => `${m.original ?? '-'} -> ${m.patched ?? '-'}${m.other_family ? ` (${m.original ? 'to' : 'from'} ${m.other_family})` : ''}`);
+      lines.push(`changed  ${pad(f.name, width)}${(f.reasons ?? []).join(', ')}`);
+      lines.push(`         ${pad('', width)}cold mapping: ${f.cold_mapping}${parts.length ? `: ${parts.join('; ')}` : ''}`);
+    } else {
+      const sideInfo = f.status === 'added' ? f.patched : f.original;
+      const parts = sideInfo?.parts.length ? `parts: ${sideInfo.parts.join(', ')}` : '';
+      lines.push(`${pad(f.status, 9)}${pad(f.name, width)}${parts}`);
+    }
+  }
+  lines.push('');
+  lines.push(...setLines('stack_only when enabling (names in the original object):', report.stack_only.enable));
+  lines.push(...setLines('stack_only when disabling (names in the patched object):', report.stack_only.disable));
+  if (report.renames.length) {
+    lines.push('', 'renamed by the compiler:');
+    for (const r of report.renames) lines.push(`  ${r.original} -> ${r.patched} (paired by ${r.by})`);
+  }
+  if (report.warnings.length) {
+    lines.push('', 'warnings:');
+    for (const w of report.warnings) lines.push(`  ${w}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** One object's functions, their parts and edges, as a table. */
+export function renderInspectText(report: InspectReport): string {
+  const lines: string[] = [`${report.path} (${report.arch}): ${report.functions.length} functions`, ''];
+  const width = Math.max(16, ...report.functions.map((f) => f.name.length + 2));
+  for (const f of report.functions) {
+    const role = f.part_of ? `part of ${f.part_of} (${(f.evidence ?? []).join(', ')})` : f.parts?.length ? `parts: ${f.parts.join(', ')}` : '';
+    lines.push(`${pad(f.name, width)}${pad(f.section, 28)}${pad(String(f.size), 7)}${role}`);
+    for (const e of f.edges) lines.push(`${' '.repeat(width)}  ${pad(e.kind, 10)}${e.target}`);
+  }
+  if (report.warnings.length) {
+    lines.push('', 'warnings:');
+    for (const w of report.warnings) lines.push(`  ${w}`);
+  }
+  return lines.join('\n') + '\n';
+}

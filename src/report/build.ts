@@ -1,0 +1,85 @@
+import type { Comparison, FamilyChange } from '../compare/compare.js';
+import type { StackOnlyEntry, StackOnlySets } from '../derive/stack-only.js';
+import type { FunctionInfo, ObjectModel } from '../model/types.js';
+import type {
+  CompareReport,
+  FamilySideJson,
+  FunctionChangeJson,
+  InspectReport,
+  StackOnlyEntryJson,
+} from './types.js';
+
+export const SCHEMA_VERSION = 1;
+
+function withSympos<T extends object>(value: T, sympos: number): T {
+  return sympos > 0 ? { ...value, sympos } : value;
+}
+
+function side(fn: FunctionInfo | undefined): FamilySideJson | null {
+  if (!fn) return null;
+  return withSympos({ symbol: fn.name, parts: fn.parts.map((p) => p.name).sort(), section: fn.sectionName, size: fn.size }, fn.sympos);
+}
+
+function change(c: FamilyChange): FunctionChangeJson {
+  const json: FunctionChangeJson = {
+    name: c.name,
+    status: c.status,
+    original: side(c.original),
+    patched: side(c.patched),
+  };
+  if (c.status === 'changed') {
+    json.cold_mapping = c.coldMapping!;
+    json.reasons = c.reasons;
+    json.part_mapping = c.partMappings.map((m) => ({
+      original: m.original?.name ?? null,
+      patched: m.patched?.name ?? null,
+      ...(m.otherFamily !== undefined ? { other_family: m.otherFamily } : {}),
+    }));
+  }
+  return json;
+}
+
+export function stackOnlyEntryJson(e: StackOnlyEntry): StackOnlyEntryJson {
+  return withSympos({ name: e.name, owner: e.owner, reason: e.reason }, e.sympos);
+}
+
+export function buildCompareReport(comparison: Comparison, sets: StackOnlySets, paths: { original: string; patched: string }): CompareReport {
+  return {
+    schema_version: SCHEMA_VERSION,
+    arch: comparison.original.backend.name,
+    original: paths.original,
+    patched: paths.patched,
+    functions: comparison.changes.map(change),
+    stack_only: {
+      enable: sets.enable.map(stackOnlyEntryJson),
+      disable: sets.disable.map(stackOnlyEntryJson),
+    },
+    renames: comparison.matching.renames.map((r) => ({ original: r.original, patched: r.patched, by: r.by })),
+    warnings: comparison.warnings,
+  };
+}
+
+export function buildInspectReport(model: ObjectModel, path: string): InspectReport {
+  return {
+    schema_version: SCHEMA_VERSION,
+    arch: model.backend.name,
+    path,
+    functions: model.functions.map((fn) => {
+      const seen = new Set<string>();
+      const edges: { kind: string; target: string }[] = [];
+      for (const edge of fn.edges) {
+        const key = `${edge.kind}\0${edge.targetName}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        edges.push({ kind: edge.kind, target: edge.targetName });
+      }
+      const base = { name: fn.name, section: fn.sectionName, size: fn.size };
+      const shape = fn.parent
+        ? { ...base, part_of: fn.parent.name, evidence: fn.partEvidence, edges }
+        : { ...base, parts: fn.parts.map((p) => p.name), edges };
+      const withAliases = fn.aliases.length > 0 ? { ...shape, aliases: fn.aliases } : shape;
+      return withSympos(withAliases, fn.sympos) as InspectReport['functions'][number];
+    }),
+    warnings: model.warnings,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The JSON reports: the contract of design.md §7. schema/report.schema.json describes the
+ * same shapes; fields are only ever added, never renamed.
+ */
+
+export interface FamilySideJson {
+  symbol: string;
+  parts: string[];
+  section: string;
+  size: number;
+  sympos?: number;
+}
+
+export interface PartMappingJson {
+  original: string | null;
+  patched: string | null;
+  /** The family the part came from or went to, when it is not this family on the other side. */
+  other_family?: string;
+}
+
+export interface FunctionChangeJson {
+  name: string;
+  status: 'changed' | 'added' | 'removed';
+  original: FamilySideJson | null;
+  patched: FamilySideJson | null;
+  cold_mapping?: 'one-to-one' | 'lost' | 'gained' | 'split' | 'merged' | 'reparented' | 'none';
+  reasons?: string[];
+  part_mapping?: PartMappingJson[];
+}
+
+export interface StackOnlyEntryJson {
+  name: string;
+  owner: string;
+  reason: 'part' | 'tail-call';
+  sympos?: number;
+}
+
+export interface CompareReport {
+  schema_version: 1;
+  arch: string;
+  original: string;
+  patched: string;
+  functions: FunctionChangeJson[];
+  stack_only: { enable: StackOnlyEntryJson[]; disable: StackOnlyEntryJson[] };
+  renames: { original: string; patched: string; by: string }[];
+  warnings: string[];
+}
+
+export interface InspectFunctionJson {
+  name: string;
+  section: string;
+  size: number;
+  parts?: string[];
+  part_of?: string;
+  evidence?: string[];
+  aliases?: string[];
+  sympos?: number;
+  edges: { kind: string; target: string }[];
+}
+
+export interface InspectReport {
+  schema_version: 1;
+  arch: string;
+  path: string;
+  functions: InspectFunctionJson[];
+  warnings: string[];
+}
