@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from './helpers/cli.js';
+import { expectValidReport } from './helpers/schema.js';
 import type { CompareReport } from '../src/report/types.js';
 
 /**
@@ -58,7 +59,9 @@ async function runCase(name: string): Promise<CompareReport> {
   const result = await runCli([...args, '--format', 'json'], { env: { CC: 'gcc', CFLAGS: '' } });
   expect(result.stderr).toBe('');
   expect(result.exitCode).toBe(0);
-  return JSON.parse(result.stdout) as CompareReport;
+  const report = JSON.parse(result.stdout) as CompareReport;
+  expectValidReport(report);
+  return report;
 }
 
 const project = (e: { name: string; owner: string; reason: string }) => ({ name: e.name, owner: e.owner, reason: e.reason });

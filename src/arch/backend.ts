@@ -36,15 +36,9 @@ export interface CodeReference {
   relocation?: ElfRelocation;
 }
 
-/** A summary of one decoded instruction: enough to walk code and compare it. */
-export interface InstructionSpan {
-  offset: number;
-  length: number;
-}
-
 export interface SectionCode {
-  /** Instruction starts, ascending; gaps (padding the decoder could not read) are skipped. */
-  instructions: InstructionSpan[];
+  /** How many instructions were decoded. */
+  instructionCount: number;
   /** Every reference, ascending by field offset. */
   references: CodeReference[];
   /** Byte ranges that the decoder could not decode (data in code, or unknown opcodes). */

@@ -4,7 +4,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { compare, inspect } from '../api.js';
 import { removeAllTempDirs } from '../compile/tempdir.js';
 import { InputError } from '../errors.js';
-import { renderCompareText, renderInspectText } from '../render/text.js';
+import { deriveReplace, readCompareReport } from '../derive/replace.js';
+import { renderKlpFuncs, renderReplaceKlpFuncs } from '../render/c.js';
+import { renderCompareText, renderInspectText, renderReplaceText } from '../render/text.js';
+import type { ReplaceReport } from '../report/types.js';
 import { compareExitCode, EXIT_ERROR, EXIT_OK } from './exit-code.js';
 
 const VERSION = '0.1.0';
@@ -37,8 +40,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('compare the original and the patched build: changed functions, cold mappings, stack-only sets')
     .argument('<original>', 'original C source or ELF object')
     .argument('[patched]', 'patched C source or ELF object (or use --patch)')
-    .addOption(formatOption(['text', 'json']))
+    .addOption(formatOption(['text', 'json', 'c']))
     .option('-o, --output <file>', 'write the report to a file')
+    .option('--new-prefix <prefix>', "with --format c: prefix of the livepatch module's function names (e.g. livepatch_)")
     .option('--patch <file>', 'build the patched source by applying this unified diff to a copy of <original>')
     .option('--cc <command>', 'compiler command, wrappers allowed ("ccache gcc"); default $CC or gcc')
     .option('--cflags <flags>', 'compiler flags; default $CFLAGS; -O2 unless an -O option is given')
@@ -55,7 +59,9 @@ function buildProgram(setExit: (code: number) => void): Command {
         keepObjects: opts.keepObjects,
         signal: abort.signal,
       });
-      emit(opts.format === 'json' ? json(result.report) : renderCompareText(result.report), opts.output);
+      const text =
+        opts.format === 'json' ? json(result.report) : opts.format === 'c' ? renderKlpFuncs(result, { newPrefix: opts.newPrefix }) : renderCompareText(result.report);
+      emit(text, opts.output);
       setExit(compareExitCode([result.report], opts));
     });
 
@@ -71,6 +77,28 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (file: string, opts) => {
       const result = await inspect(file, { cc: opts.cc, cflags: opts.cflags, signal: abort.signal });
       emit(opts.format === 'json' ? json(result.report) : renderInspectText(result.report), opts.output);
+      setExit(EXIT_OK);
+    });
+
+  program
+    .command('replace')
+    .description('stack-only sets for an atomic replace of one livepatch by another, from their compare reports')
+    .argument('<replaced.json>', 'compare report (--format json) of the livepatch being replaced')
+    .argument('<replacing.json>', 'compare report (--format json) of the livepatch that replaces it')
+    .addOption(formatOption(['text', 'json', 'c']))
+    .option('-o, --output <file>', 'write the report to a file')
+    .option('--new-prefix <prefix>', "with --format c: prefix of the replaced livepatch module's function names")
+    .exitOverride()
+    .action(async (replacedPath: string, replacingPath: string, opts) => {
+      const report: ReplaceReport = {
+        schema_version: 1,
+        replaced: replacedPath,
+        replacing: replacingPath,
+        stack_only: { replace: deriveReplace(readCompareReport(replacedPath), readCompareReport(replacingPath)) },
+      };
+      const text =
+        opts.format === 'json' ? json(report) : opts.format === 'c' ? renderReplaceKlpFuncs(report, { newPrefix: opts.newPrefix }) : renderReplaceText(report);
+      emit(text, opts.output);
       setExit(EXIT_OK);
     });
 

@@ -1,6 +1,5 @@
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { CompileError, InputError, UsageError } from '../errors.js';
 import { describeFsError } from '../elf/reader.js';
 
@@ -104,6 +103,8 @@ export async function compileSource(settings: CompilerSettings, request: Compile
   }
   const [command, ...ccArgs] = settings.cc;
   const args = [...ccArgs, ...effectiveFlags(settings.cflags), ...extra, input, '-o', resolve(request.output)];
+  // execa costs a few hundred milliseconds to load: only runs that compile pay for it.
+  const { execa } = await import('execa');
   const result = await execa(command, args, {
     cwd: directory,
     reject: false,

@@ -11,6 +11,8 @@ export interface StackOnlyEntry {
   /** The patched function (family parent) this entry protects. */
   owner: string;
   reason: StackOnlyReason;
+  /** For a part of a tail-called function: that function (the owner is the patched one). */
+  partOf?: string;
   fn: FunctionInfo;
 }
 
@@ -35,7 +37,9 @@ export function deriveStackOnly(comparison: Comparison): StackOnlySets {
   const collect = (roots: { owner: string; fn: FunctionInfo }[], onlyHere: Set<FunctionInfo>): StackOnlyEntry[] => {
     const entries = new Map<FunctionInfo, StackOnlyEntry>();
     const add = (fn: FunctionInfo, owner: string, reason: StackOnlyReason) => {
-      if (!entries.has(fn)) entries.set(fn, { name: fn.name, sympos: fn.sympos, owner, reason, fn });
+      if (entries.has(fn)) return;
+      const partOf = reason === 'part' && fn.parent && fn.parent.name !== owner ? fn.parent.name : undefined;
+      entries.set(fn, { name: fn.name, sympos: fn.sympos, owner, reason, ...(partOf ? { partOf } : {}), fn });
     };
     for (const { owner, fn } of roots) {
       for (const part of fn.parts) add(part, owner, 'part');

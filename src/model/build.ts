@@ -7,6 +7,7 @@ import {
   SHT_NOBITS,
   SHT_PROGBITS,
   STB_LOCAL,
+  STT_FILE,
   STT_FUNC,
   STT_NOTYPE,
   STT_SECTION,
@@ -98,14 +99,23 @@ export function buildModel(object: ElfObject): ObjectModel {
       else byName.set(name, [fn]);
     }
   }
-  for (const [name, list] of byName) {
+  // kallsyms tells same-named symbols apart by their position among all of them.
+  const functionBySymbol = new Map(functions.map((fn) => [fn.symbol, fn]));
+  const symbolsByName = new Map<string, ElfSymbol[]>();
+  for (const symbol of object.symbols) {
+    if (!symbol.name || symbol.type === STT_SECTION || symbol.type === STT_FILE || symbol.shndx === SHN_UNDEF) continue;
+    const list = symbolsByName.get(symbol.name);
+    if (list) list.push(symbol);
+    else symbolsByName.set(symbol.name, [symbol]);
+  }
+  for (const list of symbolsByName.values()) {
     if (list.length < 2) continue;
-    let position = 0;
-    for (const fn of list) {
-      if (fn.name !== name) continue;
-      fn.sympos = ++position;
+    list.forEach((symbol, i) => {
+      const fn = functionBySymbol.get(symbol);
+      if (!fn) return;
+      fn.sympos = i + 1;
       fn.key = `${fn.name},${fn.sympos}`;
-    }
+    });
   }
   const byKey = new Map(functions.map((fn) => [fn.key, fn]));
 

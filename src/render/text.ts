@@ -1,4 +1,4 @@
-import type { CompareReport, InspectReport, StackOnlyEntryJson } from '../report/types.js';
+import type { CompareReport, InspectReport, ReplaceReport, StackOnlyEntryJson } from '../report/types.js';
 
 function pad(text: string, width: number): string {
   return text.length >= width ? text + ' ' : text + ' '.repeat(width - text.length);
@@ -6,7 +6,8 @@ function pad(text: string, width: number): string {
 
 function entryLine(e: StackOnlyEntryJson): string {
   const name = e.sympos ? `${e.name} (sympos ${e.sympos})` : e.name;
-  const why = e.reason === 'part' ? `part, runs in the frame of ${e.owner}` : `tail-called from ${e.owner}'s family`;
+  const why =
+    e.reason === 'tail-call' ? `tail-called from ${e.owner}'s family` : e.part_of ? `part of ${e.part_of}, tail-called from ${e.owner}'s family` : `part, runs in the frame of ${e.owner}`;
   return `  ${pad(name, 32)}${why}`;
 }
 
@@ -56,6 +57,16 @@ export function renderInspectText(report: InspectReport): string {
   if (report.warnings.length) {
     lines.push('', 'warnings:');
     for (const w of report.warnings) lines.push(`  ${w}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function renderReplaceText(report: ReplaceReport): string {
+  const lines = [`atomic replace of ${report.replaced} by ${report.replacing}`, '', 'stack_only while replacing:'];
+  if (report.stack_only.replace.length === 0) lines.push('  (none)');
+  for (const e of report.stack_only.replace) {
+    const where = e.from === 'replaced' ? 'in the replaced livepatch' : 'in the running kernel';
+    lines.push(`${entryLine(e)}; ${where}${e.object ? ` (${e.object})` : ''}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -40,7 +40,9 @@ function change(c: FamilyChange): FunctionChangeJson {
 }
 
 export function stackOnlyEntryJson(e: StackOnlyEntry): StackOnlyEntryJson {
-  return withSympos({ name: e.name, owner: e.owner, reason: e.reason }, e.sympos);
+  const json: StackOnlyEntryJson = { name: e.name, owner: e.owner, reason: e.reason };
+  if (e.partOf) json.part_of = e.partOf;
+  return withSympos(json, e.sympos);
 }
 
 export function buildCompareReport(comparison: Comparison, sets: StackOnlySets, paths: { original: string; patched: string }): CompareReport {

@@ -32,6 +32,8 @@ export interface StackOnlyEntryJson {
   name: string;
   owner: string;
   reason: 'part' | 'tail-call';
+  /** For a part of a function reached by tail calls: that function. */
+  part_of?: string;
   sympos?: number;
 }
 
@@ -64,4 +66,16 @@ export interface InspectReport {
   path: string;
   functions: InspectFunctionJson[];
   warnings: string[];
+}
+
+export interface ReplaceEntryJson extends StackOnlyEntryJson {
+  from: 'replaced' | 'replacing';
+  object?: string;
+}
+
+export interface ReplaceReport {
+  schema_version: 1;
+  replaced: string;
+  replacing: string;
+  stack_only: { replace: ReplaceEntryJson[] };
 }

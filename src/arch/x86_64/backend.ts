@@ -1,6 +1,6 @@
 import type { ElfObject, ElfRelocation } from '../../elf/types.js';
 import { EM_X86_64 } from '../../elf/types.js';
-import type { ArchBackend, CodeReference, InstructionSpan, SectionCode } from '../backend.js';
+import type { ArchBackend, CodeReference, SectionCode } from '../backend.js';
 import { decodeInsn } from './decode.js';
 
 /** x86-64 relocation types (psABI), with the size of the field each one patches. */
@@ -53,7 +53,7 @@ export const x86_64Backend: ArchBackend = {
     const relocations = sortedRelocations(object.relocationsFor(sectionIndex));
     const sortedStarts = [...new Set([0, ...starts])].filter((s) => s >= 0 && s < code.length).sort((a, b) => a - b);
 
-    const instructions: InstructionSpan[] = [];
+    let instructionCount = 0;
     const references: CodeReference[] = [];
     const undecodable: { offset: number; length: number }[] = [];
     let r = 0;
@@ -76,7 +76,7 @@ export const x86_64Backend: ArchBackend = {
           break;
         }
         const end = pc + insn.length;
-        instructions.push({ offset: pc, length: insn.length });
+        instructionCount++;
         const isBranch = insn.kind === 'call' || insn.kind === 'jump' || insn.kind === 'cond-jump';
         let branchFieldRelocated = false;
         let ripFieldRelocated = false;
@@ -140,7 +140,7 @@ export const x86_64Backend: ArchBackend = {
       r++;
     }
     references.sort((a, b) => a.fieldOffset - b.fieldOffset);
-    return { instructions, references, undecodable };
+    return { instructionCount, references, undecodable };
   },
 };
 

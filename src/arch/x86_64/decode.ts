@@ -226,8 +226,8 @@ function buildTables(): void {
   set(T0F, 0x80, 0x8f, I_RELZ | kind(K_COND));
   set(T0F, 0xa0, 0xa2, 0); // push fs, pop fs, cpuid
   T0F[0xa4] = F_MODRM | I_B; // shld imm
-  T0F[0xa6] = F_INVALID;
-  T0F[0xa7] = F_INVALID;
+  // a6/a7 were cmpxchg on early 486s; VIA PadLock reuses them with a fixed
+  // ModRM (montmul, xsha*, xstore, xcrypt-*), used by kernel and libcrypto.
   set(T0F, 0xa8, 0xaa, 0); // push gs, pop gs, rsm
   T0F[0xac] = F_MODRM | I_B; // shrd imm
   T0F[0xb9] = F_MODRM | kind(K_TRAP); // ud1
