@@ -212,6 +212,9 @@ describe('decodeInsn: hand-written encodings', () => {
     expect(dec('9b 90')?.length).toBe(1);
     expect(dec('66 9b 90')?.length).toBe(2);
     expect(dec('9b 66 90')?.length).toBe(1);
+    expect(dec('9b')?.length).toBe(1); // complete even at the end of the buffer
+    expect(dec('66 9b')?.length).toBe(2);
+    expect(dec('9b 66')?.length).toBe(1);
   });
 
   it('REX placement', () => {
@@ -709,7 +712,7 @@ describe('decodeInsn agrees with objdump -d', () => {
       compareSection(st, file, { name: '.data', bytes, relocs: [] }, od![0]);
     }
     report('random bytes', st);
-    expect(st.insns).toBeGreaterThan(100_000);
+    expect(st.insns).toBeGreaterThan(50_000);
     expectAgreement(st);
   }, 60_000);
 

@@ -7,6 +7,16 @@ import type { ElfObject, ElfRelocation } from '../elf/types.js';
  */
 export type TransferKind = 'call' | 'jump' | 'address';
 
+/** A constant that differs between two builds of a function and is passed to a call. */
+export interface LineArgument {
+  /** New value minus old value. */
+  shift: number;
+  /** The argument register, by the architecture's own numbering. */
+  register: number;
+  /** Offset in the function of the call that receives it. */
+  callOffset: number;
+}
+
 /** A location in the object: a symbol plus addend, or a section plus offset. */
 export type ReferenceTarget =
   | { kind: 'symbol'; symbol: number; addend: number }
@@ -65,6 +75,13 @@ export interface ArchBackend {
    * Undefined for relocations that are not addresses (sizes, TLS offsets).
    */
   dataReference(relocation: ElfRelocation): { pcRelative: boolean; size: number } | undefined;
+  /**
+   * When two equally long bodies of a function (relocated fields masked) differ only in
+   * constants loaded into argument registers just before a call, in the range of source
+   * line numbers (what `__LINE__` arguments look like when a patch shifts the lines below
+   * them): the difference (new - old) of each such constant. Otherwise undefined.
+   */
+  lineNumberShifts(a: Uint8Array, b: Uint8Array): LineArgument[] | undefined;
   /** Name of a relocation type, for messages. */
   relocationName(type: number): string;
 }

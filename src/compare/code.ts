@@ -166,13 +166,18 @@ export class CodeComparer {
    * Why two matched functions differ, or nothing when they do not. Function targets are
    * compared through the matching, so a call to a renamed clone is no change.
    */
-  compare(o: FunctionInfo, p: FunctionInfo, toPatched: Map<FunctionInfo, FunctionInfo>): ChangeReason[] {
+  compare(o: FunctionInfo, p: FunctionInfo, toPatched: Map<FunctionInfo, FunctionInfo>): FunctionDifference {
     const reasons = new Set<ChangeReason>();
+    let maskedDiffer: [Uint8Array, Uint8Array] | undefined;
     if (o.size !== p.size || o.references.length !== p.references.length) reasons.add('code');
-    const oData = this.original.object.sectionData(o.section).subarray(o.offset, o.offset + o.size);
-    const pData = this.patched.object.sectionData(p.section).subarray(p.offset, p.offset + p.size);
-    if (!reasons.has('code') && !Buffer.from(oData.buffer, oData.byteOffset, oData.length).equals(Buffer.from(pData.buffer, pData.byteOffset, pData.length))) {
-      if (!Buffer.from(maskedBytes(this.original, o)).equals(Buffer.from(maskedBytes(this.patched, p)))) reasons.add('code');
+    else {
+      const oData = this.original.object.sectionData(o.section).subarray(o.offset, o.offset + o.size);
+      const pData = this.patched.object.sectionData(p.section).subarray(p.offset, p.offset + p.size);
+      if (!Buffer.from(oData.buffer, oData.byteOffset, oData.length).equals(Buffer.from(pData.buffer, pData.byteOffset, pData.length))) {
+        const a = maskedBytes(this.original, o);
+        const b = maskedBytes(this.patched, p);
+        if (!Buffer.from(a).equals(Buffer.from(b))) maskedDiffer = [a, b];
+      }
     }
     const nameOriginal: FunctionNamer = (fn) => {
       const mapped = toPatched.get(fn);
@@ -194,6 +199,19 @@ export class CodeComparer {
         else if (ca.kind === 'constant' && cb.kind === 'constant') reasons.add('constant');
         else reasons.add('relocation');
       }
+    }
+    if (maskedDiffer && !reasons.has('code')) {
+      const args = reasons.size === 0 ? this.original.backend.lineNumberShifts(maskedDiffer[0], maskedDiffer[1]) : undefined;
+      if (args) {
+        const calleeAt = (offset: number) => {
+          const ref = o.references.find((r) => r.insnOffset - o.offset === offset && r.kind !== 'address');
+          if (!ref) return '';
+          const loc = this.original.resolve(ref.target);
+          return loc.kind === 'function' ? loc.fn.name : loc.kind === 'external' ? loc.name : '';
+        };
+        return { reasons: [], lineShifts: args.map((a) => ({ shift: a.shift, parameter: `${calleeAt(a.callOffset)}#${a.register}` })) };
+      }
+      reasons.add('code');
     }
     if (reasons.has('code')) {
       // The code moved, so references cannot be paired by position: say what the function
@@ -218,6 +236,15 @@ export class CodeComparer {
       if (differing.has('string')) reasons.add('string literal');
       if (differing.has('constant')) reasons.add('constant');
     }
-    return [...reasons];
+    return { reasons: [...reasons] };
   }
+}
+
+export interface FunctionDifference {
+  reasons: ChangeReason[];
+  /**
+   * Set when the only difference is in line-number-like call arguments: each one's shift,
+   * and the parameter it is passed as (callee and register).
+   */
+  lineShifts?: { shift: number; parameter: string }[];
 }

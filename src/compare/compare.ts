@@ -1,5 +1,5 @@
 import type { FunctionInfo, ObjectModel } from '../model/types.js';
-import { CodeComparer, type ChangeReason } from './code.js';
+import { CodeComparer, type ChangeReason, type FunctionDifference } from './code.js';
 import { matchFunctions, type Matching } from './match.js';
 
 export type ColdMapping = 'one-to-one' | 'lost' | 'gained' | 'split' | 'merged' | 'reparented' | 'none';
@@ -29,6 +29,8 @@ export interface Comparison {
   matching: Matching;
   /** Changed, added and removed families, by name. */
   changes: FamilyChange[];
+  /** Functions (original names) whose only difference is shifted line-number arguments, with the shift. */
+  lineOnly: { name: string; shift: number }[];
   warnings: string[];
 }
 
@@ -40,12 +42,12 @@ export function compareModels(original: ObjectModel, patched: ObjectModel): Comp
   const warnings = [...original.warnings.map((w) => `original: ${w}`), ...patched.warnings.map((w) => `patched: ${w}`)];
   const changes: FamilyChange[] = [];
 
-  const differs = new Map<FunctionInfo, ChangeReason[]>();
-  const reasonsOf = (o: FunctionInfo, p: FunctionInfo) => {
-    let r = differs.get(o);
-    if (!r) differs.set(o, (r = comparer.compare(o, p, toPatched)));
-    return r;
-  };
+  // Every matched pair first: whether a difference is only shifted line numbers is judged
+  // across the whole object (a patch shifts many functions' __LINE__ arguments alike).
+  const differences = new Map<FunctionInfo, FunctionDifference>();
+  for (const [o, p] of toPatched) differences.set(o, comparer.compare(o, p, toPatched));
+  const lineOnly = settleLineShifts(differences);
+  const reasonsOf = (o: FunctionInfo, _p: FunctionInfo) => differences.get(o)!.reasons;
 
   for (const o of original.functions) {
     if (o.parent) continue;
@@ -89,7 +91,46 @@ export function compareModels(original: ObjectModel, patched: ObjectModel): Comp
     changes.push({ name: p.name, status: 'added', patched: p, reasons: [], partMappings: [] });
   }
   changes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { original, patched, matching, changes, warnings };
+  return { original, patched, matching, changes, lineOnly, warnings };
+}
+
+/** Parameters known to take `__LINE__` (kpatch treats these the same way). */
+const KNOWN_LINE_CALLEES = new Set(['__warn_printk', '__might_sleep', '___might_sleep', '__might_fault', 'printk', '_printk', 'lockdep_rcu_suspicious', '__btrfs_abort_transaction', '__btrfs_handle_fs_error', '__btrfs_std_error']);
+
+/**
+ * A patch that adds or removes lines shifts every later `__LINE__` in the file by the same
+ * amount, so many functions differ only in those constants. A differing constant passed to
+ * a call counts as a line number when another function's differs by the same shift, or when
+ * the same parameter (callee and register) differs in another function too, or when the
+ * callee is one known to take line numbers. A function whose differences are all line
+ * numbers is unchanged; a lone changed constant stays a change.
+ */
+function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>): { name: string; shift: number }[] {
+  const functionsPerShift = new Map<number, Set<FunctionInfo>>();
+  const functionsPerParameter = new Map<string, Set<FunctionInfo>>();
+  const note = <K>(map: Map<K, Set<FunctionInfo>>, key: K, fn: FunctionInfo) => {
+    const set = map.get(key) ?? new Set();
+    set.add(fn);
+    map.set(key, set);
+  };
+  for (const [fn, d] of differences) {
+    for (const arg of d.lineShifts ?? []) {
+      note(functionsPerShift, arg.shift, fn);
+      if (!arg.parameter.startsWith('#')) note(functionsPerParameter, arg.parameter, fn);
+    }
+  }
+  const lineOnly: { name: string; shift: number }[] = [];
+  for (const [fn, d] of differences) {
+    if (!d.lineShifts) continue;
+    const isLine = (arg: { shift: number; parameter: string }) =>
+      (functionsPerShift.get(arg.shift)?.size ?? 0) >= 2 ||
+      (functionsPerParameter.get(arg.parameter)?.size ?? 0) >= 2 ||
+      KNOWN_LINE_CALLEES.has(arg.parameter.split('#')[0]);
+    if (d.lineShifts.every(isLine)) lineOnly.push({ name: fn.name, shift: d.lineShifts[0].shift });
+    else d.reasons = ['code'];
+    delete d.lineShifts;
+  }
+  return lineOnly.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Names of external and in-object functions a function calls: a rough signature of cold code. */

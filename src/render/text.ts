@@ -38,6 +38,10 @@ export function renderCompareText(report: CompareReport): string {
     lines.push('', 'renamed by the compiler:');
     for (const r of report.renames) lines.push(`  ${r.original} -> ${r.patched} (paired by ${r.by})`);
   }
+  if (report.line_shifts.length) {
+    lines.push('', `not reported: ${report.line_shifts.length} function(s) differ only in line-number arguments shifted by the patch:`);
+    for (const l of report.line_shifts) lines.push(`  ${l.name} (${l.shift > 0 ? '+' : ''}${l.shift})`);
+  }
   if (report.warnings.length) {
     lines.push('', 'warnings:');
     for (const w of report.warnings) lines.push(`  ${w}`);

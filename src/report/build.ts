@@ -57,6 +57,7 @@ export function buildCompareReport(comparison: Comparison, sets: StackOnlySets, 
       disable: sets.disable.map(stackOnlyEntryJson),
     },
     renames: comparison.matching.renames.map((r) => ({ original: r.original, patched: r.patched, by: r.by })),
+    line_shifts: comparison.lineOnly,
     warnings: comparison.warnings,
   };
 }

@@ -45,6 +45,8 @@ export interface CompareReport {
   functions: FunctionChangeJson[];
   stack_only: { enable: StackOnlyEntryJson[]; disable: StackOnlyEntryJson[] };
   renames: { original: string; patched: string; by: string }[];
+  /** Functions not reported as changed: they differ only in `__LINE__`-like call arguments, all shifted alike. */
+  line_shifts: { name: string; shift: number }[];
   warnings: string[];
 }
 

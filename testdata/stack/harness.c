@@ -2,9 +2,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +60,8 @@ int main(void)
 	struct timespec deadline;
 	int n, i, err;
 
+	/* Die with the test runner, or after LIFETIME_SECONDS at the latest. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	alarm(LIFETIME_SECONDS);
 	for (n = 0; harness_threads[n].name; n++)
 		;

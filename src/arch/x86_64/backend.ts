@@ -1,6 +1,6 @@
 import type { ElfObject, ElfRelocation } from '../../elf/types.js';
 import { EM_X86_64 } from '../../elf/types.js';
-import type { ArchBackend, CodeReference, SectionCode } from '../backend.js';
+import type { ArchBackend, CodeReference, LineArgument, SectionCode } from '../backend.js';
 import { decodeInsn } from './decode.js';
 
 /** x86-64 relocation types (psABI), with the size of the field each one patches. */
@@ -46,6 +46,39 @@ export const x86_64Backend: ArchBackend = {
     const info = relocationInfo(relocation.type);
     if (!info.address) return undefined;
     return { pcRelative: info.pcRelative, size: info.size };
+  },
+
+  lineNumberShifts(a: Uint8Array, b: Uint8Array): LineArgument[] | undefined {
+    if (a.length !== b.length) return undefined;
+    let pc = 0;
+    const found: LineArgument[] = [];
+    const pending: LineArgument[] = [];
+    let sinceArgument = 0;
+    while (pc < a.length) {
+      const insn = decodeInsn(a, pc, a.length);
+      const other = decodeInsn(b, pc, b.length);
+      if (!insn || !other || insn.length !== other.length) return undefined;
+      const end = pc + insn.length;
+      let same = true;
+      for (let i = pc; i < end; i++) if (a[i] !== b[i]) same = false;
+      if (!same) {
+        const la = lineArgument(a, pc, insn.length);
+        const lb = lineArgument(b, pc, insn.length);
+        if (la === undefined || lb === undefined || la.register !== lb.register) return undefined;
+        pending.push({ shift: lb.value - la.value, register: la.register, callOffset: -1 });
+        sinceArgument = 0;
+      } else if (pending.length > 0) {
+        // The constant must reach a call as an argument, as __LINE__ passed to a
+        // logging or journalling helper does; anything else may be a real change.
+        // A tail call (jmp to another function) passes arguments as a call does.
+        if (insn.kind === 'call' || insn.kind === 'jump') {
+          for (const arg of pending) found.push({ ...arg, callOffset: pc });
+          pending.length = 0;
+        } else if (++sinceArgument > 24 || insn.kind === 'ret') return undefined;
+      }
+      pc = end;
+    }
+    return found.length > 0 && pending.length === 0 ? found : undefined;
   },
 
   scanSection(object: ElfObject, sectionIndex: number, starts: readonly number[]): SectionCode {
@@ -143,6 +176,27 @@ export const x86_64Backend: ArchBackend = {
     return { instructionCount, references, undecodable };
   },
 };
+
+/** Argument registers of the SysV and kernel calling conventions, by their ModRM/opcode number (REX.B adds 8). */
+const ARGUMENT_REGISTERS = new Set([7, 6, 2, 1, 8, 9]);
+const MAX_LINE = 200_000;
+
+/** `mov $imm32, %r32` into an argument register, with the value, if it looks like a line number. */
+function lineArgument(code: Uint8Array, at: number, length: number): { register: number; value: number } | undefined {
+  let p = at;
+  let rexB = 0;
+  if (length === 6 && code[p] >= 0x40 && code[p] <= 0x4f) {
+    if (code[p] & 0x08) return undefined; // REX.W: a 64-bit move, not an int argument
+    rexB = code[p] & 1 ? 8 : 0;
+    p++;
+  } else if (length !== 5) return undefined;
+  const opcode = code[p];
+  if (opcode < 0xb8 || opcode > 0xbf) return undefined;
+  const register = (opcode - 0xb8) + rexB;
+  const value = (code[p + 1] | (code[p + 2] << 8) | (code[p + 3] << 16) | (code[p + 4] << 24)) >>> 0;
+  if (!ARGUMENT_REGISTERS.has(register) || value === 0 || value > MAX_LINE) return undefined;
+  return { register, value };
+}
 
 function addressReference(rel: ElfRelocation, insnOffset: number): CodeReference {
   const info = relocationInfo(rel.type);

@@ -294,12 +294,13 @@ function decodeCore(code: Uint8Array, start: number, end: number): number {
   let b = 0;
 
   for (;;) {
-    if (p >= lim) return 0;
+    // Running out of bytes after an fwait leaves a complete fwait.
+    if (p >= lim) return fwaitAt < 0 ? 0 : code[start] === 0x9b ? 1 : fwaitAt + 1 - start;
     b = code[p];
     const pk = PFX[b];
     if (pk === P_NONE) break;
     if (pk === P_REX) {
-      if (p + 1 >= lim) return 0;
+      if (p + 1 >= lim) return fwaitAt < 0 ? 0 : 1;
       // A REX that is not the last prefix is ignored by the CPU; objdump
       // prints it (and the prefixes before it) as an instruction of its own.
       // Splitting the same way keeps our boundaries identical to objdump's.
@@ -314,7 +315,7 @@ function decodeCore(code: Uint8Array, start: number, end: number): number {
       // prefixes to the fwait); a leading fwait lets scanning continue.
       fwaitAt = p++;
       if (anyPrefix) {
-        if (p >= lim) return 0;
+        if (p >= lim) return code[start] === 0x9b ? 1 : fwaitAt + 1 - start;
         b = code[p];
         break;
       }
