@@ -10,6 +10,11 @@ import type { CompareReport, FunctionChangeJson, StackOnlyEntryJson } from '../s
 /**
  * Proof on real stacks (design.md §1, §6).
  *
+ * A case is a directory testdata/stack/<case>/ with orig.c and patched.c (the code under
+ * test), driver.c (the functions that code calls, and the threads; see
+ * testdata/stack/harness.h) and case.json (description; `patched_code` per side; `stacks`:
+ * per side, per thread, the expected program frames, innermost first).
+ *
  * For each case under testdata/stack/: the CLI reports on orig.c -> patched.c. Each side is
  * compiled exactly as the tool compiles it, linked with the case's driver.c and the shared
  * harness.c into a program whose threads each block somewhere inside (or outside) the code
@@ -193,7 +198,7 @@ async function observe(program: Program): Promise<ThreadStack[]> {
       if (m) records.set(Number(m[2]), { name: m[1], where: m[3] });
     }
 
-    const script = join(program.exe + '-stacks.py');
+    const script = program.exe + '-stacks.py';
     writeFileSync(script, GDB_SCRIPT);
     // No separate debug info (libc's would double gdb's time): every frame unwinds through
     // .eh_frame, as the code under test does anyway.

@@ -3,10 +3,13 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { compare, inspect } from '../api.js';
 import { removeAllTempDirs } from '../compile/tempdir.js';
-import { InputError } from '../errors.js';
 import { deriveReplace, readCompareReport } from '../derive/replace.js';
-import { renderKlpFuncs, renderReplaceKlpFuncs } from '../render/c.js';
-import { renderCompareText, renderInspectText, renderReplaceText } from '../render/text.js';
+import { renderKlpFuncs, renderKlpObjects, renderReplaceKlpFuncs } from '../render/c.js';
+import { renderCompareText, renderInspectText, renderReplaceText, renderTreeText } from '../render/text.js';
+import { inputKind } from '../compile/inputs.js';
+import { compareTrees } from '../tree/compare-tree.js';
+import { InputError, UsageError } from '../errors.js';
+import { startProgress } from './progress.js';
 import type { ReplaceReport } from '../report/types.js';
 import { compareExitCode, EXIT_ERROR, EXIT_OK } from './exit-code.js';
 
@@ -25,6 +28,12 @@ function emit(text: string, output: string | undefined): void {
 const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
 
 const abort = new AbortController();
+
+function parseJobs(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`-j takes a positive whole number, not '${value}'`);
+  return n;
+}
 
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('stackonly')
@@ -49,7 +58,32 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--keep-objects <dir>', 'keep the two compiled objects in this directory')
     .option('--exit-code', 'exit with status 1 when any function changed')
     .exitOverride()
+    .option('-j, --jobs <n>', 'tree mode: compare on this many worker threads (default: the number of cores)', parseJobs)
+    .option('--quiet', 'tree mode: no progress bar')
+    .option('--object-name <name>', 'tree mode, --format c: klp_object name for objects that are not kernel modules (default vmlinux)')
     .action(async (original: string, patched: string | undefined, opts) => {
+      if (patched !== undefined && inputKind(original) === 'directory') {
+        if (inputKind(patched) !== 'directory') throw new UsageError(`${original} is a directory but ${patched} is not: tree mode takes two directories`);
+        const progress = startProgress(opts.quiet);
+        let tree;
+        try {
+          tree = await compareTrees(original, patched, { jobs: opts.jobs, signal: abort.signal, onProgress: progress.update });
+        } finally {
+          progress.stop();
+        }
+        const { report } = tree;
+        const text =
+          opts.format === 'json'
+            ? json(report)
+            : opts.format === 'c'
+              ? renderKlpObjects(report, { newPrefix: opts.newPrefix, objectName: opts.objectName })
+              : renderTreeText(report);
+        emit(text, opts.output);
+        const failed = tree.results.filter((r) => r.status === 'error');
+        for (const r of failed) process.stderr.write(`stackonly: ${r.error}\n`);
+        setExit(failed.length > 0 ? EXIT_ERROR : compareExitCode([...report.objects], opts));
+        return;
+      }
       const result = await compare({
         original,
         patched,
@@ -60,7 +94,11 @@ function buildProgram(setExit: (code: number) => void): Command {
         signal: abort.signal,
       });
       const text =
-        opts.format === 'json' ? json(result.report) : opts.format === 'c' ? renderKlpFuncs(result, { newPrefix: opts.newPrefix }) : renderCompareText(result.report);
+        opts.format === 'json'
+          ? json(result.report)
+          : opts.format === 'c'
+            ? renderKlpFuncs(result.report, { newPrefix: opts.newPrefix })
+            : renderCompareText(result.report);
       emit(text, opts.output);
       setExit(compareExitCode([result.report], opts));
     });

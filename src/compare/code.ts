@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CodeReference } from '../arch/backend.js';
-import { SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHN_LORESERVE, SHN_UNDEF, STT_SECTION } from '../elf/types.js';
+import { SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHN_LORESERVE, SHN_UNDEF, SHT_NOBITS, STT_SECTION } from '../elf/types.js';
 import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
 import { normalizeName } from './match.js';
 
@@ -52,6 +52,8 @@ class ReferenceCanon {
           return { text: `T:${section.name}+${loc.offset}`, kind: 'symbol' };
         }
         const end = Math.min(this.nextAnchor(loc.section, loc.offset), loc.offset + MAX_ANONYMOUS_REGION, section.size);
+        // Zero-initialised data has no bytes: what identifies it is its size.
+        if (section.type === SHT_NOBITS) return { text: `Z:${kindOfSection(section.name)}:${end - loc.offset}`, kind: 'constant' };
         let text = `C:${kindOfSection(section.name)}:${hex(data, loc.offset, end)}`;
         if (depth === 0) {
           // Relocated entries inside the region (jump tables, pointer arrays) by what they reach.
@@ -109,6 +111,7 @@ function kindOfSection(name: string): string {
 }
 
 function readString(data: Uint8Array, offset: number, width: number): string {
+  if (offset < 0 || offset >= data.length) return `<offset ${offset}>`;
   let end = offset;
   outer: while (end + width <= data.length) {
     for (let i = 0; i < width; i++) if (data[end + i] !== 0) {
@@ -121,7 +124,9 @@ function readString(data: Uint8Array, offset: number, width: number): string {
 }
 
 function hex(data: Uint8Array, from: number, to: number): string {
-  return Buffer.from(data.buffer, data.byteOffset + from, Math.max(0, Math.min(to, data.length) - from)).toString('hex');
+  const start = Math.min(Math.max(0, from), data.length);
+  const end = Math.min(Math.max(start, to), data.length);
+  return Buffer.from(data.buffer, data.byteOffset + start, end - start).toString('hex');
 }
 
 /** A function's bytes with every referencing field zeroed: what is left is the code itself. */

@@ -18,7 +18,9 @@ export interface Matching {
  * `foo.constprop.0` may come back as `foo.constprop.1`, `foo.cold.12` as `foo.cold.7`.
  */
 export function normalizeName(name: string): string {
-  return name.replace(/\.\d+(?=\.|$)/g, '.N');
+  // __UNIQUE_ID_<prefix><__COUNTER__> names (dynamic debug descriptors, modinfo) count up
+  // with every use of the macro in the file, so an unrelated addition renumbers them.
+  return name.replace(/^(__UNIQUE_ID_\D*?)\d+/, '$1N').replace(/\.\d+(?=\.|$)/g, '.N');
 }
 
 /** Local names are only unique within their STT_FILE; globals are unique in the object. */

@@ -1,7 +1,4 @@
-import type { CompareResult } from '../api.js';
-import type { StackOnlyEntry } from '../derive/stack-only.js';
-import type { FunctionInfo } from '../model/types.js';
-import type { ReplaceReport } from '../report/types.js';
+import type { CompareReport, ReplaceReport, StackOnlyEntryJson, TreeReport } from '../report/types.js';
 
 export interface COptions {
   /** Prefix of the livepatch module's names (`livepatch_`); none: the patched object's own names. */
@@ -22,70 +19,113 @@ function cString(text: string): string {
 
 /** One stack_only entry: enable and disable names of the same part in both builds share it. */
 interface StackOnlyRow {
-  oldEntry?: StackOnlyEntry;
-  newEntry?: StackOnlyEntry;
+  oldEntry?: StackOnlyEntryJson;
+  newEntry?: StackOnlyEntryJson;
 }
 
-function pairRows(result: CompareResult): StackOnlyRow[] {
-  const { toPatched } = result.comparison.matching;
-  const rows: StackOnlyRow[] = [];
-  const byPatchedFn = new Map<FunctionInfo, StackOnlyEntry>(result.sets.disable.map((e) => [e.fn, e]));
-  const used = new Set<StackOnlyEntry>();
-  for (const e of result.sets.enable) {
-    const counterpart = toPatched.get(e.fn);
-    const partner = counterpart ? byPatchedFn.get(counterpart) : undefined;
-    if (partner && partner.reason === e.reason) {
-      rows.push({ oldEntry: e, newEntry: partner });
-      used.add(partner);
-    } else rows.push({ oldEntry: e });
+/** Pairs enable and disable entries that are the same part of the same changed family. */
+function pairRows(report: CompareReport): StackOnlyRow[] {
+  const samePart = new Set<string>();
+  for (const f of report.functions) {
+    for (const m of f.part_mapping ?? []) if (m.original && m.patched) samePart.add(`${f.name}\0${m.original}\0${m.patched}`);
   }
-  for (const e of result.sets.disable) if (!used.has(e)) rows.push({ newEntry: e });
+  const ownerOriginal = new Map(report.functions.filter((f) => f.status === 'changed').map((f) => [f.patched!.symbol, f.name]));
+  const rows: StackOnlyRow[] = [];
+  const used = new Set<StackOnlyEntryJson>();
+  for (const e of report.stack_only.enable) {
+    const partner =
+      e.reason === 'part' && !e.part_of
+        ? report.stack_only.disable.find((d) => !used.has(d) && d.reason === 'part' && !d.part_of && ownerOriginal.get(d.owner) === e.owner && samePart.has(`${e.owner}\0${e.name}\0${d.name}`))
+        : undefined;
+    if (partner) used.add(partner);
+    rows.push({ oldEntry: e, newEntry: partner });
+  }
+  for (const d of report.stack_only.disable) if (!used.has(d)) rows.push({ newEntry: d });
   return rows;
 }
 
-function why(entry: StackOnlyEntry, side: 'running kernel' | 'livepatch'): string {
-  return entry.reason === 'part'
-    ? entry.partOf
-      ? `${entry.name} is a part of ${entry.partOf}, tail-called from ${entry.owner}, and exists only in the ${side} code`
-      : `${entry.name} runs in the frame of ${entry.owner} (${side})`
-    : `${entry.name} is tail-called from ${entry.owner} and exists only in the ${side} code`;
+function why(entry: StackOnlyEntryJson, side: 'running kernel' | 'livepatch'): string {
+  if (entry.reason === 'tail-call') return `${entry.name} is tail-called from ${entry.owner} and exists only in the ${side} code`;
+  if (entry.part_of) return `${entry.name} is a part of ${entry.part_of}, tail-called from ${entry.owner}, and exists only in the ${side} code`;
+  return `${entry.name} runs in the frame of ${entry.owner} (${side})`;
+}
+
+function declarations(report: CompareReport, prefix: string): string[] {
+  return report.functions
+    .filter((f) => f.status === 'changed')
+    .map((f) => {
+      const symbol = prefix + f.patched!.symbol;
+      const id = cIdentifier(symbol);
+      return id === symbol ? `extern void ${id}(void);` : `extern void ${id}(void) __asm__(${cString(symbol)});`;
+    });
+}
+
+function funcEntries(report: CompareReport, prefix: string): string[] {
+  const lines: string[] = [];
+  for (const f of report.functions) {
+    if (f.status !== 'changed') continue;
+    lines.push('\t{');
+    lines.push(`\t\t.old_name = ${cString(f.name)},`);
+    lines.push(`\t\t.new_func = ${cIdentifier(prefix + f.patched!.symbol)},`);
+    if (f.original!.sympos) lines.push(`\t\t.old_sympos = ${f.original!.sympos},`);
+    lines.push('\t},');
+  }
+  for (const row of pairRows(report)) {
+    lines.push('\t{');
+    const comments: string[] = [];
+    if (row.oldEntry) comments.push(why(row.oldEntry, 'running kernel'));
+    if (row.newEntry && !row.oldEntry) comments.push(why(row.newEntry, 'livepatch'));
+    lines.push(`\t\t/* stack only: ${comments.join('; ')} */`);
+    if (row.oldEntry) lines.push(`\t\t.old_name = ${cString(row.oldEntry.name)},`);
+    if (row.newEntry) lines.push(`\t\t.new_name = ${cString(prefix + row.newEntry.name)},`);
+    if (row.oldEntry?.sympos) lines.push(`\t\t.old_sympos = ${row.oldEntry.sympos},`);
+    lines.push('\t\t.stack_only = true,');
+    lines.push('\t},');
+  }
+  lines.push('\t{ }');
+  return lines;
 }
 
 /**
  * The `struct klp_func` array of design.md §7, in the kernel's own style, with the
  * declarations its `.new_func` members need (asm labels where a name is no C identifier).
  */
-export function renderKlpFuncs(result: CompareResult, options: COptions = {}): string {
+export function renderKlpFuncs(report: CompareReport, options: COptions = {}): string {
   const prefix = options.newPrefix ?? '';
-  const arrayName = options.arrayName ?? 'funcs';
-  const changed = result.comparison.changes.filter((c) => c.status === 'changed');
-  const lines: string[] = [];
-  lines.push(`/* Generated by stackonly from ${result.report.original} -> ${result.report.patched}. */`);
-  const declarations: string[] = [];
-  for (const c of changed) {
-    const symbol = prefix + c.patched!.name;
-    const id = cIdentifier(symbol);
-    declarations.push(id === symbol ? `extern void ${id}(void);` : `extern void ${id}(void) __asm__(${cString(symbol)});`);
+  const lines = [`/* Generated by stackonly from ${report.original} -> ${report.patched}. */`];
+  const decls = declarations(report, prefix);
+  if (decls.length) lines.push(...decls, '');
+  lines.push(`static struct klp_func ${options.arrayName ?? 'funcs'}[] = {`, ...funcEntries(report, prefix), '};');
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Tree mode: one klp_func array per patched object (a kernel module by its .modinfo name;
+ * everything else is vmlinux, or --object-name), and the klp_object array that lists them.
+ */
+export function renderKlpObjects(report: TreeReport, options: COptions & { objectName?: string } = {}): string {
+  const prefix = options.newPrefix ?? '';
+  const groups = new Map<string, CompareReport[]>();
+  for (const object of report.objects) {
+    const name = object.path.endsWith('.ko') ? (object.object_name ?? object.path.replace(/^.*\//, '').replace(/\.ko$/, '')) : (options.objectName ?? 'vmlinux');
+    const list = groups.get(name) ?? [];
+    list.push(object);
+    groups.set(name, list);
   }
-  if (declarations.length) lines.push(...declarations, '');
-  lines.push(`static struct klp_func ${arrayName}[] = {`);
-  for (const c of changed) {
-    lines.push('\t{');
-    lines.push(`\t\t.old_name = ${cString(c.original!.name)},`);
-    lines.push(`\t\t.new_func = ${cIdentifier(prefix + c.patched!.name)},`);
-    if (c.original!.sympos > 0) lines.push(`\t\t.old_sympos = ${c.original!.sympos},`);
-    lines.push('\t},');
+  const lines = [`/* Generated by stackonly from ${report.original} -> ${report.patched}. */`];
+  const decls = report.objects.flatMap((o) => declarations(o, prefix));
+  if (decls.length) lines.push(...[...new Set(decls)], '');
+  for (const [name, objects] of groups) {
+    lines.push(`static struct klp_func ${cIdentifier(name)}_funcs[] = {`);
+    for (const object of objects) lines.push(...funcEntries(object, prefix).slice(0, -1));
+    lines.push('\t{ }', '};', '');
   }
-  for (const row of pairRows(result)) {
+  lines.push(`static struct klp_object ${options.arrayName ?? 'objs'}[] = {`);
+  for (const name of groups.keys()) {
     lines.push('\t{');
-    const comments: string[] = [];
-    if (row.oldEntry) comments.push(why(row.oldEntry, 'running kernel'));
-    if (row.newEntry && (!row.oldEntry || row.newEntry.reason !== 'part' || row.oldEntry.reason !== 'part')) comments.push(why(row.newEntry, 'livepatch'));
-    lines.push(`\t\t/* stack only: ${comments.join('; ')} */`);
-    if (row.oldEntry) lines.push(`\t\t.old_name = ${cString(row.oldEntry.name)},`);
-    if (row.newEntry) lines.push(`\t\t.new_name = ${cString(prefix + row.newEntry.name)},`);
-    if (row.oldEntry && row.oldEntry.sympos > 0) lines.push(`\t\t.old_sympos = ${row.oldEntry.sympos},`);
-    lines.push('\t\t.stack_only = true,');
+    if (name !== 'vmlinux') lines.push(`\t\t.name = ${cString(name)},`);
+    else lines.push('\t\t/* name NULL: vmlinux */');
+    lines.push(`\t\t.funcs = ${cIdentifier(name)}_funcs,`);
     lines.push('\t},');
   }
   lines.push('\t{ }', '};');

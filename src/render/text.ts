@@ -1,4 +1,4 @@
-import type { CompareReport, InspectReport, ReplaceReport, StackOnlyEntryJson } from '../report/types.js';
+import type { CompareReport, InspectReport, ReplaceReport, StackOnlyEntryJson, TreeReport } from '../report/types.js';
 
 function pad(text: string, width: number): string {
   return text.length >= width ? text + ' ' : text + ' '.repeat(width - text.length);
@@ -72,5 +72,24 @@ export function renderReplaceText(report: ReplaceReport): string {
     const where = e.from === 'replaced' ? 'in the replaced livepatch' : 'in the running kernel';
     lines.push(`${entryLine(e)}; ${where}${e.object ? ` (${e.object})` : ''}`);
   }
+  return lines.join('\n') + '\n';
+}
+
+/** Tree mode for people: the counts, then each changed object as in single-object mode. */
+export function renderTreeText(report: TreeReport): string {
+  const s = report.summary;
+  const lines = [
+    `${report.original} -> ${report.patched}`,
+    '',
+    `objects compared: ${s.compared} (identical: ${s.identical}, unchanged: ${s.unchanged}, changed: ${s.changed}${s.errors ? `, unreadable: ${s.errors}` : ''})`,
+    `only in the original: ${s.only_in_original.length}${s.only_in_original.length ? ` (${s.only_in_original.join(', ')})` : ''}`,
+    `only in the patched: ${s.only_in_patched.length}${s.only_in_patched.length ? ` (${s.only_in_patched.join(', ')})` : ''}`,
+  ];
+  for (const object of report.objects) {
+    lines.push('', `== ${object.path}${object.object_name ? ` (module ${object.object_name})` : ''}`);
+    lines.push(...renderCompareText(object).split('\n').slice(2, -1));
+  }
+  const errors = report.warnings.filter((w) => !report.objects.some((o) => w.startsWith(`${o.path}: `)));
+  if (errors.length) lines.push('', 'errors:', ...errors.map((e) => `  ${e}`));
   return lines.join('\n') + '\n';
 }

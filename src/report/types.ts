@@ -81,3 +81,23 @@ export interface ReplaceReport {
   replacing: string;
   stack_only: { replace: ReplaceEntryJson[] };
 }
+
+export interface TreeSummary {
+  compared: number;
+  identical: number;
+  unchanged: number;
+  changed: number;
+  errors: number;
+  only_in_original: string[];
+  only_in_patched: string[];
+}
+
+/** Tree mode: the single-object fields aggregated (each entry with its `object`), and one report per changed object. */
+export interface TreeReport extends Omit<CompareReport, 'functions' | 'stack_only' | 'renames' | 'line_shifts'> {
+  summary: TreeSummary;
+  functions: (FunctionChangeJson & { object: string })[];
+  stack_only: { enable: (StackOnlyEntryJson & { object: string })[]; disable: (StackOnlyEntryJson & { object: string })[] };
+  renames: { original: string; patched: string; by: string; object: string }[];
+  line_shifts: { name: string; shift: number; object: string }[];
+  objects: (CompareReport & { path: string; object_name?: string })[];
+}

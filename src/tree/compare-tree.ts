@@ -1,0 +1,110 @@
+import { setMaxListeners } from 'node:events';
+import { availableParallelism } from 'node:os';
+import { InputError } from '../errors.js';
+import type { CompareReport, TreeReport } from '../report/types.js';
+import { compareObjectPair, type ObjectPairRequest, type ObjectPairResult } from './object-pair.js';
+import { listObjects } from './walk.js';
+
+export interface TreeOptions {
+  /** Worker threads; default: the number of cores. 1 compares in this thread. */
+  jobs?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface TreeResult {
+  report: TreeReport;
+  results: ObjectPairResult[];
+}
+
+async function runAll(requests: ObjectPairRequest[], options: TreeOptions): Promise<ObjectPairResult[]> {
+  const jobs = Math.max(1, options.jobs ?? availableParallelism());
+  let done = 0;
+  const progress = () => options.onProgress?.(++done, requests.length);
+  if (jobs === 1 || requests.length < 2) {
+    const results: ObjectPairResult[] = [];
+    for (const request of requests) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      results.push(compareObjectPair(request));
+      progress();
+      // Let signals and the progress bar through between objects.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return results;
+  }
+  const { Piscina } = await import('piscina');
+  // Every queued task listens on the one signal.
+  if (options.signal) setMaxListeners(requests.length + 10, options.signal);
+  const pool = new Piscina({
+    filename: new URL('./worker.js', import.meta.url).href,
+    minThreads: Math.min(jobs, requests.length),
+    maxThreads: Math.min(jobs, requests.length),
+    idleTimeout: 1000,
+  });
+  try {
+    return await Promise.all(
+      requests.map(async (request) => {
+        const result = (await pool.run(request, { signal: options.signal })) as ObjectPairResult;
+        progress();
+        return result;
+      }),
+    );
+  } finally {
+    await pool.destroy();
+  }
+}
+
+/**
+ * Tree mode: pairs every .o and .ko by relative path, skips byte-identical pairs without
+ * parsing them, and compares the rest on a pool of worker threads.
+ */
+export async function compareTrees(originalDir: string, patchedDir: string, options: TreeOptions = {}): Promise<TreeResult> {
+  const originals = listObjects(originalDir);
+  const patcheds = listObjects(patchedDir);
+  if (originals.size === 0 && patcheds.size === 0) throw new InputError(originalDir, 'no .o or .ko files in either directory');
+  const requests: ObjectPairRequest[] = [];
+  for (const [path, original] of originals) {
+    const patched = patcheds.get(path);
+    if (patched) requests.push({ path, original, patched });
+  }
+  const results = await runAll(requests, options);
+  return { report: buildTreeReport(originalDir, patchedDir, originals, patcheds, results), results };
+}
+
+function buildTreeReport(
+  originalDir: string,
+  patchedDir: string,
+  originals: Map<string, string>,
+  patcheds: Map<string, string>,
+  results: ObjectPairResult[],
+): TreeReport {
+  const count = (status: ObjectPairResult['status']) => results.filter((r) => r.status === status).length;
+  const changed = results.filter((r) => r.status === 'changed' && r.report);
+  const objects = changed.map((r) => ({ path: r.path, ...(r.moduleName ? { object_name: r.moduleName } : {}), ...r.report! }));
+  const tag = <T extends object>(path: string, items: T[]) => items.map((item) => ({ ...item, object: path }));
+  const errors = results.filter((r) => r.status === 'error').map((r) => r.error!);
+  return {
+    schema_version: 1,
+    arch: changed[0]?.report?.arch ?? 'x86_64',
+    original: originalDir,
+    patched: patchedDir,
+    summary: {
+      compared: results.length,
+      identical: count('identical'),
+      unchanged: count('unchanged'),
+      changed: changed.length,
+      errors: errors.length,
+      only_in_original: [...originals.keys()].filter((p) => !patcheds.has(p)),
+      only_in_patched: [...patcheds.keys()].filter((p) => !originals.has(p)),
+    },
+    functions: objects.flatMap((o) => tag(o.path, o.functions)),
+    stack_only: {
+      enable: objects.flatMap((o) => tag(o.path, o.stack_only.enable)),
+      disable: objects.flatMap((o) => tag(o.path, o.stack_only.disable)),
+    },
+    renames: objects.flatMap((o) => tag(o.path, o.renames)),
+    line_shifts: objects.flatMap((o) => tag(o.path, o.line_shifts)),
+    warnings: [...errors, ...objects.flatMap((o) => o.warnings.map((w) => `${o.path}: ${w}`))],
+    objects: objects as (CompareReport & { path: string; object_name?: string })[],
+  };
+}

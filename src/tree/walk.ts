@@ -1,0 +1,28 @@
+import { readdirSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { InputError } from '../errors.js';
+import { describeFsError } from '../elf/reader.js';
+
+const OBJECT_FILE = /\.(o|ko)$/;
+
+/** Every `.o` and `.ko` below a directory, by path relative to it (with `/` separators). */
+export function listObjects(root: string): Map<string, string> {
+  const found = new Map<string, string>();
+  const visit = (dir: string) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      throw new InputError(dir, describeFsError(err));
+    }
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) visit(path);
+      else if ((entry.isFile() || entry.isSymbolicLink()) && OBJECT_FILE.test(entry.name)) {
+        found.set(relative(root, path).split(sep).join('/'), path);
+      }
+    }
+  };
+  visit(root);
+  return new Map([...found].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
