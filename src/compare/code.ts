@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CodeReference } from '../arch/backend.js';
-import { SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHN_LORESERVE, SHN_UNDEF, SHT_NOBITS, STT_SECTION } from '../elf/types.js';
+import { SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHN_UNDEF, SHT_NOBITS, STT_SECTION, type ElfSymbol } from '../elf/types.js';
 import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
 import { normalizeName } from './match.js';
 
@@ -62,7 +62,7 @@ class ReferenceCanon {
             const symbol = object.symbols[rel.symbol];
             let inner: Location;
             if (!symbol || symbol.shndx === SHN_UNDEF) inner = { kind: 'external', name: symbol?.name ?? '', offset: rel.addend };
-            else if (symbol.shndx >= SHN_LORESERVE) inner = { kind: 'absolute', name: symbol.name, offset: rel.addend };
+            else if (symbol.reserved) inner = { kind: 'absolute', name: symbol.name, offset: rel.addend };
             else inner = this.model.resolve({ kind: 'symbol', symbol: rel.symbol, addend: rel.addend + (this.isPcRelative(rel.type) ? rel.offset - loc.offset : 0) });
             text += `|${rel.offset - loc.offset}:${this.describe(inner, nameFunction, depth + 1).text}`;
           }
@@ -140,6 +140,14 @@ export function maskedBytes(model: ObjectModel, fn: FunctionInfo): Uint8Array {
   return bytes;
 }
 
+/** The common case, settled without canonical forms: the same undefined symbol and addend. */
+function sameExternal(a: CodeReference, b: CodeReference, symbolsA: ElfSymbol[], symbolsB: ElfSymbol[]): boolean {
+  if (a.target.kind !== 'symbol' || b.target.kind !== 'symbol' || a.target.addend !== b.target.addend) return false;
+  const x = symbolsA[a.target.symbol];
+  const y = symbolsB[b.target.symbol];
+  return x.shndx === SHN_UNDEF && y.shndx === SHN_UNDEF && x.name === y.name;
+}
+
 export class CodeComparer {
   private readonly originalCanon: ReferenceCanon;
   private readonly patchedCanon: ReferenceCanon;
@@ -189,6 +197,8 @@ export class CodeComparer {
       return mapped ? mapped.key : `\0original:${fn.key}`;
     };
     const namePatched: FunctionNamer = (fn) => fn.key;
+    const symbolsA = this.original.object.symbols;
+    const symbolsB = this.patched.object.symbols;
     if (!reasons.has('code')) {
       for (let i = 0; i < o.references.length; i++) {
         const a = o.references[i];
@@ -197,6 +207,7 @@ export class CodeComparer {
           reasons.add('code');
           break;
         }
+        if (sameExternal(a, b, symbolsA, symbolsB)) continue;
         const ca = this.originalCanon.canonical(a, nameOriginal);
         const cb = this.patchedCanon.canonical(b, namePatched);
         if (ca.text === cb.text) continue;

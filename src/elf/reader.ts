@@ -193,38 +193,25 @@ export function parseElf(input: Buffer | Uint8Array, path: string): ElfObject {
   const nameOffsets: number[] = new Array(shnum);
   for (let i = 0; i < shnum; i++) {
     const at = shoff + i * shentsize;
-    // Read directly rather than with elfy's parseSection: elfy reads sh_addralign and
-    // sh_entsize of ELF64 at the wrong offsets, folds sh_flags into names, turns sh_type
-    // into a name through a table with duplicate keys, and allocates two Buffer views and
-    // a flags object per entry (a third of the time on objects with 70000 sections).
-    const section: ElfSection = is64
-      ? {
-          index: i,
-          name: '',
-          type: file.u32(at + 4),
-          flags: file.u64(at + 8),
-          addr: file.u64(at + 16),
-          offset: file.u64(at + 24),
-          size: file.u64(at + 32),
-          link: file.u32(at + 40),
-          info: file.u32(at + 44),
-          addralign: file.u64(at + 48),
-          entsize: file.u64(at + 56),
-        }
-      : {
-          index: i,
-          name: '',
-          type: file.u32(at + 4),
-          flags: file.u32(at + 8),
-          addr: file.u32(at + 12),
-          offset: file.u32(at + 16),
-          size: file.u32(at + 20),
-          link: file.u32(at + 24),
-          info: file.u32(at + 28),
-          addralign: file.u32(at + 32),
-          entsize: file.u32(at + 36),
-        };
-    const nameOffset = file.u32(at);
+    // The project reads the section table with elfy, taking the fields it reads right
+    // (name, addr, offset, size, link, info) and reading the rest itself: elfy reads
+    // sh_addralign and sh_entsize of ELF64 at the wrong offsets, folds sh_flags into
+    // names, and maps sh_type through a name table that loses unknown values.
+    const raw = parser.parseSection(bytes.subarray(at, at + shentsize), header, bytes);
+    const section: ElfSection = {
+      index: i,
+      name: '',
+      type: file.u32(at + 4),
+      flags: is64 ? file.u64(at + 8) : file.u32(at + 8),
+      addr: raw.addr,
+      offset: raw.off,
+      size: raw.size,
+      link: raw.link,
+      info: raw.info,
+      addralign: is64 ? file.u64(at + 48) : file.u32(at + 32),
+      entsize: is64 ? file.u64(at + 56) : file.u32(at + 36),
+    };
+    const nameOffset = raw.name;
     if (i === 0 && section.type !== SHT_NULL) file.fail('section 0 is not SHT_NULL');
     if (section.type !== SHT_NOBITS && section.type !== SHT_NULL) {
       file.range(section.offset, section.size, `section ${i}`);
@@ -310,7 +297,6 @@ function buildObject(
   }
 
   const relocationSections: ElfRelocationSection[] = [];
-  const bySection = new Map<number, ElfRelocation[]>();
   for (const section of sections) {
     if (section.type !== SHT_RELA && section.type !== SHT_REL) continue;
     const rela = section.type === SHT_RELA;
@@ -323,35 +309,55 @@ function buildObject(
     // Callers read the bytes a relocation patches: an entry outside its section is corrupt.
     const targetSize = target.type === SHT_NOBITS ? 0 : target.size;
     const count = section.size / entsize;
-    const relocations: ElfRelocation[] = new Array(count);
-    for (let i = 0; i < count; i++) {
-      const at = section.offset + i * entsize;
-      let offset: number, symbol: number, rtype: number, addend = 0;
-      if (is64) {
-        offset = file.u64(at);
-        const infoLo = file.u32(at + (file.le ? 8 : 12));
-        const infoHi = file.u32(at + (file.le ? 12 : 8));
-        symbol = infoHi;
-        rtype = infoLo;
-        if (rela) addend = file.i64(at + 16);
-      } else {
-        offset = file.u32(at);
-        const info = file.u32(at + 4);
-        symbol = info >>> 8;
-        rtype = info & 0xff;
-        if (rela) addend = file.i32(at + 8);
+    // Entries are decoded on first use: tree mode proves most objects unchanged from the
+    // raw section bytes and never needs them. Their errors are ElfErrors all the same.
+    const parseEntries = (): ElfRelocation[] => {
+      const relocations: ElfRelocation[] = new Array(count);
+      for (let i = 0; i < count; i++) {
+        const at = section.offset + i * entsize;
+        let offset: number, symbol: number, rtype: number, addend = 0;
+        if (is64) {
+          offset = file.u64(at);
+          const infoLo = file.u32(at + (file.le ? 8 : 12));
+          const infoHi = file.u32(at + (file.le ? 12 : 8));
+          symbol = infoHi;
+          rtype = infoLo;
+          if (rela) addend = file.i64(at + 16);
+        } else {
+          offset = file.u32(at);
+          const info = file.u32(at + 4);
+          symbol = info >>> 8;
+          rtype = info & 0xff;
+          if (rela) addend = file.i32(at + 8);
+        }
+        if (symbol >= symbols.length) file.fail(`${describe(section)}: relocation ${i} refers to symbol ${symbol}, but there are ${symbols.length}`);
+        if (offset >= targetSize) file.fail(`${describe(section)}: relocation ${i} at offset 0x${offset.toString(16)} lies outside ${describe(target)} (size 0x${targetSize.toString(16)})`);
+        relocations[i] = { offset, type: rtype, symbol, addend };
       }
-      if (symbol >= symbols.length) file.fail(`${describe(section)}: relocation ${i} refers to symbol ${symbol}, but there are ${symbols.length}`);
-      if (offset >= targetSize) file.fail(`${describe(section)}: relocation ${i} at offset 0x${offset.toString(16)} lies outside ${describe(target)} (size 0x${targetSize.toString(16)})`);
-      relocations[i] = { offset, type: rtype, symbol, addend };
-    }
-    relocationSections.push({ index: section.index, target: section.info, explicitAddends: rela, relocations });
-    // Two relocation sections for one target are legal: merge them into a new array
-    // (not into the first section's own list, and not with push(...), which overflows
-    // the call stack past ~100k entries).
-    const existing = bySection.get(section.info);
-    bySection.set(section.info, existing ? existing.concat(relocations) : relocations);
+      return relocations;
+    };
+    let parsed: ElfRelocation[] | undefined;
+    relocationSections.push({
+      index: section.index,
+      target: section.info,
+      explicitAddends: rela,
+      get relocations() {
+        return (parsed ??= parseEntries());
+      },
+    });
   }
+  // Two relocation sections for one target are legal: their entries are concatenated (into
+  // a new array, not with push(...), which overflows the call stack past ~100k entries).
+  const bySection = new Map<number, ElfRelocation[]>();
+  const relocationsFor = (index: number): ElfRelocation[] => {
+    let list = bySection.get(index);
+    if (!list) {
+      list = [];
+      for (const rs of relocationSections) if (rs.target === index) list = list.length ? list.concat(rs.relocations) : rs.relocations;
+      bySection.set(index, list);
+    }
+    return list;
+  };
 
   const groups: ElfGroup[] = [];
   for (const section of sections) {
@@ -381,7 +387,7 @@ function buildObject(
     relocationSections,
     groups,
     fileSize: file.length,
-    relocationsFor: (index) => bySection.get(index) ?? [],
+    relocationsFor,
     sectionData: (index) => {
       const s = sections[index];
       if (!s || s.type === SHT_NOBITS || s.type === SHT_NULL) return empty;

@@ -92,7 +92,7 @@ export interface ElfRelocationSection {
   /** Section the relocations apply to (sh_info). */
   target: number;
   explicitAddends: boolean;
-  relocations: ElfRelocation[];
+  readonly relocations: ElfRelocation[];
 }
 
 export interface ElfGroup {

@@ -2,7 +2,6 @@ import { backendFor } from '../arch/index.js';
 import type { CodeReference, SectionCode } from '../arch/backend.js';
 import {
   SHF_EXECINSTR,
-  SHN_LORESERVE,
   SHN_UNDEF,
   SHT_NOBITS,
   SHT_PROGBITS,
@@ -46,7 +45,7 @@ class CoverIndex<T extends { offset: number; size: number }> {
 }
 
 function isFunctionSymbol(symbol: ElfSymbol, object: ElfObject): boolean {
-  if (symbol.size === 0 || symbol.shndx === SHN_UNDEF || symbol.shndx >= SHN_LORESERVE) return false;
+  if (symbol.size === 0 || symbol.shndx === SHN_UNDEF || symbol.reserved) return false;
   const section = object.sections[symbol.shndx];
   if (!section || (section.flags & SHF_EXECINSTR) === 0) return false;
   if (symbol.type === STT_FUNC) return true;
@@ -135,7 +134,7 @@ export function buildModel(object: ElfObject): ObjectModel {
       dataIndex = new Map();
       const bySection = new Map<number, { offset: number; size: number; symbol: ElfSymbol }[]>();
       for (const symbol of object.symbols) {
-        if (symbol.size === 0 || symbol.type === STT_SECTION || symbol.shndx === SHN_UNDEF || symbol.shndx >= SHN_LORESERVE) continue;
+        if (symbol.size === 0 || symbol.type === STT_SECTION || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
         const list = bySection.get(symbol.shndx) ?? [];
         list.push({ offset: symbol.value, size: symbol.size, symbol });
         bySection.set(symbol.shndx, list);
@@ -157,7 +156,7 @@ export function buildModel(object: ElfObject): ObjectModel {
     if (target.kind === 'section') return locate(target.section, target.offset);
     const symbol = object.symbols[target.symbol];
     if (!symbol || symbol.shndx === SHN_UNDEF) return { kind: 'external', name: symbol?.name ?? '', offset: target.addend };
-    if (symbol.shndx >= SHN_LORESERVE) return { kind: 'absolute', name: symbol.name, offset: target.addend };
+    if (symbol.reserved) return { kind: 'absolute', name: symbol.name, offset: target.addend };
     return locate(symbol.shndx, symbol.value + target.addend);
   };
 
@@ -165,7 +164,7 @@ export function buildModel(object: ElfObject): ObjectModel {
   const code = new Map<number, SectionCode>();
   const startsBySection = new Map<number, number[]>();
   for (const symbol of object.symbols) {
-    if (symbol.shndx === SHN_UNDEF || symbol.shndx >= SHN_LORESERVE || symbol.type === STT_SECTION) continue;
+    if (symbol.shndx === SHN_UNDEF || symbol.reserved || symbol.type === STT_SECTION) continue;
     const list = startsBySection.get(symbol.shndx);
     if (list) list.push(symbol.value);
     else startsBySection.set(symbol.shndx, [symbol.value]);
@@ -193,10 +192,12 @@ export function buildModel(object: ElfObject): ObjectModel {
   for (const fn of functions) {
     for (const ref of fn.references) {
       const location = resolve(ref.target);
+      // Only transfers between functions and out of the object become edges or evidence.
+      if (location.kind !== 'function' && (location.kind !== 'external' || ref.kind === 'address')) continue;
       raw.push({ from: fn, kind: ref.kind, location, at: ref.insnOffset - fn.offset, via: ref.relocation ? 'relocation' : 'resolved' });
     }
   }
-  raw.push(...jumpTableTransfers(object, functions, resolve, locate, backend));
+  for (const t of jumpTableTransfers(object, functions, resolve, locate, backend)) raw.push(t);
 
   findParts({ functions, byName, raw, warnings, object });
 
@@ -271,7 +272,7 @@ function jumpTableTransfers(
       }
       table.next = rel.offset + ref.size;
       const symbol = object.symbols[rel.symbol];
-      if (!symbol || symbol.shndx === SHN_UNDEF || symbol.shndx >= SHN_LORESERVE) continue;
+      if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
       const targetSection = object.sections[symbol.shndx];
       if (!targetSection || (targetSection.flags & SHF_EXECINSTR) === 0) continue;
       const offset = symbol.value + rel.addend - (ref.pcRelative ? rel.offset - table.start : 0);

@@ -41,14 +41,27 @@ export function findParts(input: {
     }
   }
 
+  /**
+   * The function a part's name or section points at. Local names repeat in objects linked
+   * from several files (a kernel module), so among same-named candidates: the one that
+   * jumps into the part, then the one in the same STT_FILE scope, then a global, then the
+   * nearest in the symbol table (a file's locals stay together even where the linker or
+   * strip dropped the STT_FILE symbols, as in distribution kernel modules).
+   */
   const lookup = (name: string, part: FunctionInfo): FunctionInfo | undefined => {
-    const candidates = (byName.get(name) ?? []).filter((fn) => fn !== part);
-    if (candidates.length === 0) return undefined;
+    let candidates = (byName.get(name) ?? []).filter((fn) => fn !== part);
+    if (candidates.length <= 1) return candidates[0];
+    const into = jumpedIntoBy.get(part);
+    const jumping = candidates.filter((fn) => into?.has(fn));
+    if (jumping.length === 1) return jumping[0];
+    if (jumping.length > 1) candidates = jumping;
     const sameFile = candidates.filter((fn) => !fn.global && fn.symbol.file !== undefined && fn.symbol.file === part.symbol.file);
-    if (sameFile.length > 0) return sameFile[0];
+    if (sameFile.length === 1) return sameFile[0];
+    if (sameFile.length > 1) candidates = sameFile;
     const globals = candidates.filter((fn) => fn.global);
-    if (globals.length > 0) return globals[0];
-    return candidates.length === 1 ? candidates[0] : undefined;
+    if (globals.length > 0 && !part.symbol.file) return globals[0];
+    const distance = (fn: FunctionInfo) => Math.abs(fn.symbol.index - part.symbol.index);
+    return candidates.reduce((best, fn) => (distance(fn) < distance(best) ? fn : best));
   };
 
   // Cold code jumps back into its parent, and the parent jumps into the middle of it: both

@@ -1,4 +1,4 @@
-import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHN_LORESERVE, SHN_UNDEF, SHT_NOBITS, SHT_REL, SHT_RELA, STT_SECTION, type ElfObject } from '../elf/types.js';
+import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHN_UNDEF, SHT_NOBITS, SHT_REL, SHT_RELA, STT_SECTION, type ElfObject } from '../elf/types.js';
 
 /**
  * Sections whose content changes with every build and never reaches code: module signing
@@ -41,8 +41,8 @@ export function sameCode(a: ElfObject, b: ElfObject): boolean {
     const y = b.symbols[i];
     if (x.name !== y.name || x.type !== y.type || x.bind !== y.bind) return false;
     if (x.type === STT_SECTION && x.shndx === y.shndx) continue;
-    const inA = x.shndx !== SHN_UNDEF && x.shndx < SHN_LORESERVE ? a.sections[x.shndx] : undefined;
-    const inB = y.shndx !== SHN_UNDEF && y.shndx < SHN_LORESERVE ? b.sections[y.shndx] : undefined;
+    const inA = x.shndx !== SHN_UNDEF && !x.reserved ? a.sections[x.shndx] : undefined;
+    const inB = y.shndx !== SHN_UNDEF && !y.reserved ? b.sections[y.shndx] : undefined;
     if ((inA?.name ?? x.shndx) !== (inB?.name ?? y.shndx)) return false;
     if (inA && NOISE.test(inA.name)) continue;
     if (x.value !== y.value || x.size !== y.size) return false;

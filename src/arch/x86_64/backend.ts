@@ -1,7 +1,7 @@
 import type { ElfObject, ElfRelocation } from '../../elf/types.js';
 import { EM_X86_64 } from '../../elf/types.js';
 import type { ArchBackend, CodeReference, LineArgument, SectionCode } from '../backend.js';
-import { decodeInsn } from './decode.js';
+import { decodeInsn, decodeInto, emptyInsn } from './decode.js';
 
 /** x86-64 relocation types (psABI), with the size of the field each one patches. */
 const RELOCATIONS: Record<number, { name: string; size: number; pcRelative: boolean; address: boolean }> = {
@@ -87,6 +87,7 @@ export const x86_64Backend: ArchBackend = {
     const sortedStarts = [...new Set([0, ...starts])].filter((s) => s >= 0 && s < code.length).sort((a, b) => a - b);
 
     let instructionCount = 0;
+    const insn = emptyInsn();
     const references: CodeReference[] = [];
     const undecodable: { offset: number; length: number }[] = [];
     let r = 0;
@@ -102,8 +103,7 @@ export const x86_64Backend: ArchBackend = {
         r++;
       }
       while (pc < rangeEnd) {
-        const insn = decodeInsn(code, pc, code.length);
-        if (!insn) {
+        if (!decodeInto(code, pc, code.length, insn)) {
           // Data or an opcode the decoder does not know: resynchronise at the next symbol.
           undecodable.push({ offset: pc, length: rangeEnd - pc });
           break;

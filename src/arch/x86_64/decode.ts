@@ -551,6 +551,45 @@ export function decodeInsn(code: Uint8Array, offset: number, end?: number): X86I
   };
 }
 
+/** A reusable result for decodeInto. */
+export function emptyInsn(): X86Insn {
+  return {
+    length: 0,
+    kind: 'other',
+    relOffset: undefined,
+    relSize: undefined,
+    displacement: undefined,
+    dispOffset: undefined,
+    dispSize: undefined,
+    immOffset: undefined,
+    immSize: undefined,
+    ripRelative: undefined,
+  };
+}
+
+/**
+ * decodeInsn without the allocation: fills `out` and returns false where decodeInsn
+ * returns null. For linear sweeps over whole sections, where one object per instruction
+ * is most of the garbage.
+ */
+export function decodeInto(code: Uint8Array, offset: number, end: number | undefined, out: X86Insn): boolean {
+  const e = validRange(code, offset, end);
+  if (e < 0) return false;
+  const length = decodeCore(code, offset, e);
+  if (length === 0) return false;
+  out.length = length;
+  out.kind = KIND_NAMES[oKind];
+  out.relOffset = oRelSize !== 0 ? oRelOff : undefined;
+  out.relSize = oRelSize !== 0 ? oRelSize : undefined;
+  out.displacement = oRelSize !== 0 ? oDisp : undefined;
+  out.dispOffset = oDispSize !== 0 ? oDispOff : undefined;
+  out.dispSize = oDispSize !== 0 ? oDispSize : undefined;
+  out.immOffset = oImmSize !== 0 ? oImmOff : undefined;
+  out.immSize = oImmSize !== 0 ? oImmSize : undefined;
+  out.ripRelative = oRip ? true : undefined;
+  return true;
+}
+
 /**
  * Length of the instruction at `offset`, or 0 if invalid/truncated. Allocation
  * free, for callers that only need boundaries.
