@@ -9,7 +9,8 @@ import { parseKernelCmdFile, parseMakeDepfile } from '../src/compile/depfiles.js
 import { splitCommandLine } from '../src/compile/gcc.js';
 import { CompileError, InputError, PatchError } from '../src/errors.js';
 import { compareTrees } from '../src/tree/compare-tree.js';
-import { repoRoot } from './helpers/cli.js';
+import { repoRoot, runCli } from './helpers/cli.js';
+import { expectValidReport } from './helpers/schema.js';
 
 /*
  * testdata/compiledb/project is a small C project; compile_commands.in.json its database
@@ -366,7 +367,7 @@ describe('buildFromCompilationDatabase: commands', () => {
     writeFileSync(patch, breakCore + readFileSync(join(fixture, 'fix-internal.patch'), 'utf8'));
     const err = await rejection(build(patch, { cc: wrapper.cc, jobs: 1 }));
     expect(err).toBeInstanceOf(CompileError);
-    expect(err.message).toMatch(/src\/core\.c: gcc failed on the patched side/);
+    expect(err.message).toMatch(/src\/core\.c: wrap\.sh gcc failed on the patched side \(exit status 1\)/);
     expect(wrapper.calls()).toHaveLength(2);
     // Cancelling through the caller's signal stops the build too, and cleans up.
     const again = makeWrapper('wrap-cancel-2');
@@ -506,5 +507,34 @@ describe('end to end with compareTrees', () => {
     expect(report.summary.compared).toBe(2);
     expect(report.functions.map((f) => `${(f as { object: string }).object}:${f.name}`).sort()).toEqual(['src/core.o:core_step', 'src/util.o:util_scale']);
     expect(report.stack_only.enable.map((e) => e.name).sort()).toEqual(['core_step.cold', 'util_scale.cold']);
+  });
+});
+
+describe('stackonly compare --source-dir (the CLI)', () => {
+  it('builds the units a patch touches and compares them as a tree', async () => {
+    const result = await runCli(['compare', '--source-dir', proj, '--patch', join(fixture, 'fix-header.patch'), '--format', 'json', '-j', '2'], {
+      env: { TMPDIR: toolTmp },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expectValidReport(report);
+    expect(report.original).toBe(proj);
+    expect(report.summary.compared).toBe(2);
+    expect(report.functions.map((f: { object: string; name: string }) => `${f.object}:${f.name}`).sort()).toEqual(['src/core.o:core_step', 'src/util.o:util_scale']);
+    expect(report.stack_only.enable.map((e: { name: string }) => e.name).sort()).toEqual(['core_step.cold', 'util_scale.cold']);
+    expect(snapshot(proj, buildDir)).toEqual(pristine);
+    expect(readdirSync(toolTmp)).toEqual([]);
+    const c = await runCli(['compare', '--source-dir', proj, '--patch', join(fixture, 'fix-core.patch'), '--format', 'c', '--object-name', 'proj'], { env: { TMPDIR: toolTmp } });
+    expect(c.stdout).toContain('static struct klp_object objs[] = {');
+    expect(c.stdout).toContain('.name = "proj"');
+    expect(c.stdout).toContain('.old_name = "core_step.cold"');
+  });
+
+  it('a patch that touches no unit is an error naming the patch', async () => {
+    const patch = join(fixture, 'fix-readme.patch');
+    const result = await runCli(['compare', '--source-dir', proj, '--patch', patch], { env: { TMPDIR: toolTmp } });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim().split('\n')[0]).toContain(patch);
   });
 });

@@ -7,7 +7,8 @@ import { deriveReplace, readCompareReport } from '../derive/replace.js';
 import { renderKlpFuncs, renderKlpObjects, renderReplaceKlpFuncs } from '../render/c.js';
 import { renderCompareText, renderInspectText, renderReplaceText, renderTreeText } from '../render/text.js';
 import { inputKind } from '../compile/inputs.js';
-import { compareTrees } from '../tree/compare-tree.js';
+import { compareTrees, type TreeResult } from '../tree/compare-tree.js';
+import { buildFromCompilationDatabase } from '../compile/compiledb.js';
 import { InputError, UsageError } from '../errors.js';
 import { startProgress } from './progress.js';
 import type { ReplaceReport } from '../report/types.js';
@@ -36,6 +37,20 @@ function parseJobs(value: string): number {
 }
 
 function buildProgram(setExit: (code: number) => void): Command {
+  const emitTree = (tree: TreeResult, opts: { format: string; newPrefix?: string; objectName?: string; output?: string; exitCode?: boolean }) => {
+    const { report } = tree;
+    const text =
+      opts.format === 'json'
+        ? json(report)
+        : opts.format === 'c'
+          ? renderKlpObjects(report, { newPrefix: opts.newPrefix, objectName: opts.objectName })
+          : renderTreeText(report);
+    emit(text, opts.output);
+    const failed = tree.results.filter((r) => r.status === 'error');
+    for (const r of failed) process.stderr.write(`stackonly: ${r.error}\n`);
+    setExit(failed.length > 0 ? EXIT_ERROR : compareExitCode([...report.objects], opts));
+  };
+
   const program = new Command('stackonly')
     .description('Derive livepatch stack_only sets: the .cold parts and tail-called functions the stack check must see')
     .version(VERSION)
@@ -47,8 +62,8 @@ function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('compare')
     .description('compare the original and the patched build: changed functions, cold mappings, stack-only sets')
-    .argument('<original>', 'original C source or ELF object')
-    .argument('[patched]', 'patched C source or ELF object (or use --patch)')
+    .argument('[original]', 'original C source, ELF object, or directory of objects')
+    .argument('[patched]', 'patched C source, ELF object, or directory of objects (or use --patch)')
     .addOption(formatOption(['text', 'json', 'c']))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--new-prefix <prefix>', "with --format c: prefix of the livepatch module's function names (e.g. livepatch_)")
@@ -61,7 +76,39 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('-j, --jobs <n>', 'tree mode: compare on this many worker threads (default: the number of cores)', parseJobs)
     .option('--quiet', 'tree mode: no progress bar')
     .option('--object-name <name>', 'tree mode, --format c: klp_object name for objects that are not kernel modules (default vmlinux)')
-    .action(async (original: string, patched: string | undefined, opts) => {
+    .option('--source-dir <dir>', 'a configured source tree: compile only the units --patch touches, each with its own command')
+    .option('--compile-commands <file>', 'with --source-dir: the compilation database (default <dir>/compile_commands.json)')
+    .action(async (original: string | undefined, patched: string | undefined, opts) => {
+      if (opts.sourceDir !== undefined) {
+        if (original !== undefined) throw new UsageError('--source-dir takes no <original>/<patched> arguments: give the patch with --patch');
+        if (opts.patch === undefined) throw new UsageError('--source-dir needs --patch');
+        const progress = startProgress(opts.quiet);
+        const built = await buildFromCompilationDatabase({
+          sourceDir: opts.sourceDir,
+          patch: opts.patch,
+          compileCommands: opts.compileCommands,
+          cc: opts.cc,
+          jobs: opts.jobs,
+          signal: abort.signal,
+          onProgress: progress.update,
+        });
+        let tree;
+        try {
+          tree = await compareTrees(built.originalDir, built.patchedDir, {
+            jobs: opts.jobs,
+            signal: abort.signal,
+            onProgress: progress.update,
+            labels: { original: opts.sourceDir, patched: `${opts.sourceDir} + ${opts.patch}` },
+          });
+        } finally {
+          progress.stop();
+          built.dispose();
+        }
+        tree.report.warnings.unshift(...built.warnings);
+        emitTree(tree, opts);
+        return;
+      }
+      if (original === undefined) throw new UsageError('missing <original> (or --source-dir with --patch)');
       if (patched !== undefined && inputKind(original) === 'directory') {
         if (inputKind(patched) !== 'directory') throw new UsageError(`${original} is a directory but ${patched} is not: tree mode takes two directories`);
         const progress = startProgress(opts.quiet);
@@ -71,17 +118,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         } finally {
           progress.stop();
         }
-        const { report } = tree;
-        const text =
-          opts.format === 'json'
-            ? json(report)
-            : opts.format === 'c'
-              ? renderKlpObjects(report, { newPrefix: opts.newPrefix, objectName: opts.objectName })
-              : renderTreeText(report);
-        emit(text, opts.output);
-        const failed = tree.results.filter((r) => r.status === 'error');
-        for (const r of failed) process.stderr.write(`stackonly: ${r.error}\n`);
-        setExit(failed.length > 0 ? EXIT_ERROR : compareExitCode([...report.objects], opts));
+        emitTree(tree, opts);
         return;
       }
       const result = await compare({

@@ -13,17 +13,20 @@ export function startProgress(quiet: boolean | undefined, stream: NodeJS.WriteSt
       stream,
       format: 'comparing objects [{bar}] {value}/{total} | {percentage}% | time left {eta_formatted}',
       hideCursor: true,
-      clearOnComplete: true,
+      clearOnComplete: false,
+      stopOnComplete: true,
       etaBuffer: 200,
     },
   );
   let started = false;
+  let currentTotal = 0;
   return {
     update(done, total) {
       if (!started) {
         bar.start(total, 0);
         started = true;
-      }
+      } else if (total !== currentTotal) bar.setTotal(total);
+      currentTotal = total;
       bar.update(done);
     },
     stop() {

@@ -3,6 +3,7 @@ import type { CodeReference } from '../arch/backend.js';
 import { SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHN_UNDEF, SHT_NOBITS, STT_SECTION, type ElfSymbol } from '../elf/types.js';
 import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
 import { normalizeName } from './match.js';
+import { specialEntries, type SpecialEntry } from '../model/special.js';
 
 export type ChangeReason = 'code' | 'relocation' | 'string literal' | 'constant' | 'part' | 'special section';
 
@@ -27,7 +28,7 @@ class ReferenceCanon {
     return this.describe(loc, nameFunction, 0);
   }
 
-  private describe(loc: Location, nameFunction: FunctionNamer, depth: number): { text: string; kind: 'function' | 'string' | 'constant' | 'symbol' } {
+  describe(loc: Location, nameFunction: FunctionNamer, depth = 0): { text: string; kind: 'function' | 'string' | 'constant' | 'symbol' } {
     switch (loc.kind) {
       case 'function':
         return { text: `F:${nameFunction(loc.fn)}+${loc.offset}`, kind: 'function' };
@@ -161,6 +162,34 @@ export class CodeComparer {
     this.patchedCanon = new ReferenceCanon(patched);
   }
 
+  private specialOriginal?: Map<FunctionInfo, SpecialEntry[]>;
+  private specialPatched?: Map<FunctionInfo, SpecialEntry[]>;
+
+  /**
+   * The kernel's tables about a function's code (static branches, alternatives, exception
+   * fixups, static calls, BUG sites, ORC) entry by entry; a __bug_table line that moved is
+   * a line shift, like a __LINE__ argument.
+   */
+  private compareSpecial(o: FunctionInfo, p: FunctionInfo, nameOriginal: FunctionNamer, namePatched: FunctionNamer): SpecialDifference {
+    this.specialOriginal ??= specialEntries(this.original);
+    this.specialPatched ??= specialEntries(this.patched);
+    const a = this.specialOriginal.get(o) ?? [];
+    const b = this.specialPatched.get(p) ?? [];
+    if (a.length === 0 && b.length === 0) return [];
+    if (a.length !== b.length) return 'changed';
+    const text = (e: SpecialEntry, canon: ReferenceCanon, namer: FunctionNamer) =>
+      `${e.section}@${e.site}:${e.bytes}` + e.targets.map((t) => `|${t.at}:${t.replacement ?? canon.describe(t.location, namer).text}`).join('');
+    const sortKey = (e: SpecialEntry) => `${e.section}\0${String(e.site).padStart(10, '0')}`;
+    const sa = [...a].sort((x, y) => (sortKey(x) < sortKey(y) ? -1 : 1));
+    const sb = [...b].sort((x, y) => (sortKey(x) < sortKey(y) ? -1 : 1));
+    const shifts: { shift: number; parameter: string }[] = [];
+    for (let i = 0; i < sa.length; i++) {
+      if (text(sa[i], this.originalCanon, nameOriginal) !== text(sb[i], this.patchedCanon, namePatched)) return 'changed';
+      if (sa[i].line !== sb[i].line) shifts.push({ shift: sb[i].line! - sa[i].line!, parameter: `${sa[i].section}#line` });
+    }
+    return shifts;
+  }
+
   /** Content identity with compiler numbers normalized: used to pair renamed clones. */
   fingerprint = (fn: FunctionInfo, model: ObjectModel): string => {
     let print = this.prints.get(fn);
@@ -216,6 +245,7 @@ export class CodeComparer {
         else reasons.add('relocation');
       }
     }
+    const lineShifts: { shift: number; parameter: string }[] = [];
     if (maskedDiffer && !reasons.has('code')) {
       const args = reasons.size === 0 ? this.original.backend.lineNumberShifts(maskedDiffer[0], maskedDiffer[1]) : undefined;
       if (args) {
@@ -225,10 +255,15 @@ export class CodeComparer {
           const loc = this.original.resolve(ref.target);
           return loc.kind === 'function' ? loc.fn.name : loc.kind === 'external' ? loc.name : '';
         };
-        return { reasons: [], lineShifts: args.map((a) => ({ shift: a.shift, parameter: `${calleeAt(a.callOffset)}#${a.register}` })) };
-      }
-      reasons.add('code');
+        for (const a of args) lineShifts.push({ shift: a.shift, parameter: `${calleeAt(a.callOffset)}#${a.register}` });
+      } else reasons.add('code');
     }
+    if (!reasons.has('code')) {
+      const special = this.compareSpecial(o, p, nameOriginal, namePatched);
+      if (special === 'changed') reasons.add('special section');
+      else lineShifts.push(...special);
+    }
+    if (reasons.size === 0 && lineShifts.length > 0) return { reasons: [], lineShifts };
     if (reasons.has('code')) {
       // The code moved, so references cannot be paired by position: say what the function
       // refers to that it did not before, or no longer does.
@@ -255,6 +290,8 @@ export class CodeComparer {
     return { reasons: [...reasons] };
   }
 }
+
+type SpecialDifference = 'changed' | { shift: number; parameter: string }[];
 
 export interface FunctionDifference {
   reasons: ChangeReason[];

@@ -326,6 +326,8 @@ export interface RewriteOptions {
 
 export interface RewrittenCommand {
   argv: string[];
+  /** How many leading words of argv are the compiler (with its wrapper). */
+  compilerWords: number;
   /** Where to run it. */
   cwd: string;
   /** Source-relative directories that must be real directories in the shadow tree. */
@@ -488,7 +490,7 @@ export function rewriteCompileCommand(entry: Pick<CompileDbEntry, 'argv' | 'dire
     for (const [from, to] of maps) front.push(`-ffile-prefix-map=${from}=${to}`);
     args.push('-MD', '-MF', shadow.depfile);
   }
-  return { argv: [...compiler, ...front, ...args], cwd, realDirs: [...realDirs] };
+  return { argv: [...compiler, ...front, ...args], compilerWords: compiler.length, cwd, realDirs: [...realDirs] };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -547,7 +549,8 @@ async function runCompile(job: CompileJob, signal: AbortSignal): Promise<void> {
     if ((result as { code?: string }).code === 'ENOENT') throw new CompileError(job.display, `cannot run the compiler '${command}': not found`);
     const diagnostics = job.unshadow((result.all ?? '').toString()).trimEnd();
     const status = result.exitCode !== undefined ? `exit status ${result.exitCode}` : (result.signal ?? 'failed');
-    throw new CompileError(job.display, `${basename(command)} failed on the ${job.side} side (${status})`, diagnostics || undefined);
+    const compiler = job.command.argv.slice(0, job.command.compilerWords).map((w) => (isAbsolute(w) ? basename(w) : w)).join(' ');
+    throw new CompileError(job.display, `${compiler} failed on the ${job.side} side (${status})`, diagnostics || undefined);
   }
   if (job.leakCheck) {
     let deps: string[] = [];

@@ -10,6 +10,8 @@ export interface TreeOptions {
   jobs?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** How to name the two trees in the report (default: the directories). */
+  labels?: { original: string; patched: string };
 }
 
 export interface TreeResult {
@@ -68,7 +70,8 @@ export async function compareTrees(originalDir: string, patchedDir: string, opti
     if (patched) requests.push({ path, original, patched });
   }
   const results = await runAll(requests, options);
-  return { report: buildTreeReport(originalDir, patchedDir, originals, patcheds, results), results };
+  const labels = options.labels ?? { original: originalDir, patched: patchedDir };
+  return { report: buildTreeReport(labels.original, labels.patched, originals, patcheds, results), results };
 }
 
 function buildTreeReport(
