@@ -3,7 +3,7 @@ import type { CodeReference } from '../arch/backend.js';
 import { SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHN_UNDEF, SHT_NOBITS, STT_SECTION, type ElfSymbol } from '../elf/types.js';
 import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
 import { normalizeName } from './match.js';
-import { specialEntries, type SpecialEntry } from '../model/special.js';
+import { entryLine, entryTargets, replacementBytes, sameEntryBytes, specialEntries, type SpecialEntry } from '../model/special.js';
 
 export type ChangeReason = 'code' | 'relocation' | 'string literal' | 'constant' | 'part' | 'special section';
 
@@ -177,15 +177,30 @@ export class CodeComparer {
     const b = this.specialPatched.get(p) ?? [];
     if (a.length === 0 && b.length === 0) return [];
     if (a.length !== b.length) return 'changed';
-    const text = (e: SpecialEntry, canon: ReferenceCanon, namer: FunctionNamer) =>
-      `${e.section}@${e.site}:${e.bytes}` + e.targets.map((t) => `|${t.at}:${t.replacement ?? canon.describe(t.location, namer).text}`).join('');
-    const sortKey = (e: SpecialEntry) => `${e.section}\0${String(e.site).padStart(10, '0')}`;
-    const sa = [...a].sort((x, y) => (sortKey(x) < sortKey(y) ? -1 : 1));
-    const sb = [...b].sort((x, y) => (sortKey(x) < sortKey(y) ? -1 : 1));
+    const bySite = (x: SpecialEntry, y: SpecialEntry) => (x.table.name < y.table.name ? -1 : x.table.name > y.table.name ? 1 : x.site - y.site);
+    const sa = [...a].sort(bySite);
+    const sb = [...b].sort(bySite);
     const shifts: { shift: number; parameter: string }[] = [];
     for (let i = 0; i < sa.length; i++) {
-      if (text(sa[i], this.originalCanon, nameOriginal) !== text(sb[i], this.patchedCanon, namePatched)) return 'changed';
-      if (sa[i].line !== sb[i].line) shifts.push({ shift: sb[i].line! - sa[i].line!, parameter: `${sa[i].section}#line` });
+      const x = sa[i];
+      const y = sb[i];
+      if (x.table.name !== y.table.name || x.site !== y.site || !sameEntryBytes(x, y)) return 'changed';
+      const tx = entryTargets(x, this.original);
+      const ty = entryTargets(y, this.patched);
+      if (tx.length !== ty.length) return 'changed';
+      for (let t = 0; t < tx.length; t++) {
+        if (tx[t].at !== ty[t].at || tx[t].relocation.type !== ty[t].relocation.type) return 'changed';
+        const rx = replacementBytes(x, tx[t], this.original);
+        const ry = replacementBytes(y, ty[t], this.patched);
+        if (rx || ry) {
+          if (!rx || !ry || !Buffer.from(rx).equals(Buffer.from(ry))) return 'changed';
+          continue;
+        }
+        if (this.originalCanon.describe(tx[t].location, nameOriginal).text !== this.patchedCanon.describe(ty[t].location, namePatched).text) return 'changed';
+      }
+      const lx = entryLine(x);
+      const ly = entryLine(y);
+      if (lx !== ly) shifts.push({ shift: ly! - lx!, parameter: `${x.table.name}#line` });
     }
     return shifts;
   }

@@ -101,11 +101,11 @@ export function buildModel(object: ElfObject): ObjectModel {
   // kallsyms tells same-named symbols apart by their position among all of them.
   const functionBySymbol = new Map(functions.map((fn) => [fn.symbol, fn]));
   const symbolsByName = new Map<string, ElfSymbol[]>();
+  for (const fn of functions) symbolsByName.set(fn.name, []);
   for (const symbol of object.symbols) {
-    if (!symbol.name || symbol.type === STT_SECTION || symbol.type === STT_FILE || symbol.shndx === SHN_UNDEF) continue;
     const list = symbolsByName.get(symbol.name);
-    if (list) list.push(symbol);
-    else symbolsByName.set(symbol.name, [symbol]);
+    if (!list || symbol.type === STT_SECTION || symbol.type === STT_FILE || symbol.shndx === SHN_UNDEF) continue;
+    list.push(symbol);
   }
   for (const list of symbolsByName.values()) {
     if (list.length < 2) continue;

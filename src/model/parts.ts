@@ -102,16 +102,17 @@ export function findParts(input: {
       }
     } else if (nameParent) {
       parent = nameParent;
+      // A part that never jumps back (it ends in a noreturn call or a tail call) still
+      // shows the one-way jump in: that is evidence too, just not enough on its own.
+      if (into?.has(parent)) evidence.push('jump');
       evidence.push('name');
       if (sectionParent === parent) evidence.push('section');
       else if (sectionParent) warnings.push(`${fn.name}: its name says it is a part of ${nameParent.name}, but its section ${fn.sectionName} says ${sectionParent.name}; attached to ${parent.name}`);
       if (!into?.has(parent)) warnings.push(`${fn.name}: named as a part of ${parent.name}, but ${parent.name} never jumps into it`);
-    } else if (sectionParent && nameMatch) {
+    } else if (sectionParent && (nameMatch || into?.has(sectionParent))) {
       parent = sectionParent;
+      if (into?.has(sectionParent)) evidence.push('jump');
       evidence.push('section');
-    } else if (sectionParent && into?.has(sectionParent)) {
-      parent = sectionParent;
-      evidence.push('section', 'jump');
     }
     if (parent) parentOf.set(fn, { parent, evidence });
   }

@@ -7,7 +7,7 @@ import type { FunctionInfo, Location, ObjectModel } from './types.js';
  * the function it belongs to. Code bytes can be identical while an entry changed: a static
  * branch now keyed on another static key, an exception fixup that moved.
  */
-interface SpecialSectionLayout {
+export interface SpecialSectionLayout {
   /** Entry size in bytes. */
   size: number;
   /** A parallel table of fixed-size records, one per entry (ORC). */
@@ -27,75 +27,120 @@ export const SPECIAL_SECTIONS: Record<string, SpecialSectionLayout> = {
   '.orc_unwind_ip': { size: 4, parallel: { section: '.orc_unwind', size: 6 } },
 };
 
-/** One entry, relative to the function it belongs to. */
+/** One special section of an object, indexed so entries can be compared without copying. */
+export interface SpecialTable {
+  name: string;
+  layout: SpecialSectionLayout;
+  data: Uint8Array;
+  parallel?: Uint8Array;
+  /** Relocations of the section, by offset. */
+  relocations: ElfRelocation[];
+  /** Index in `relocations` of each entry's first relocation (entries + 1 values). */
+  firstRelocation: Int32Array;
+}
+
+/** An entry of a table, as seen from the function it belongs to. */
 export interface SpecialEntry {
-  section: string;
+  table: SpecialTable;
+  index: number;
   /** Offset of the described instruction within the function. */
   site: number;
-  /** Entry bytes with relocated fields (and the line field) zeroed, plus the parallel record. */
-  bytes: string;
-  /** Where the entry's other relocated fields point, in entry order. */
-  targets: { at: number; location: Location; replacement?: string }[];
-  /** A source line recorded in the entry (__bug_table), compared as a line shift. */
-  line?: number;
 }
 
-function hexOf(data: Uint8Array, from: number, to: number): string {
-  return Buffer.from(data.buffer, data.byteOffset + from, Math.max(0, to - from)).toString('hex');
-}
-
-/** The special-section entries of every function, in table order. */
+/** Every function's entries in the kernel's special sections, in table order. */
 export function specialEntries(model: ObjectModel): Map<FunctionInfo, SpecialEntry[]> {
   const object = model.object;
   const byFunction = new Map<FunctionInfo, SpecialEntry[]>();
   for (const section of object.sections) {
     const layout = SPECIAL_SECTIONS[section.name];
-    if (!layout || section.size === 0 || section.size % layout.size !== 0) {
-      if (layout && section.size % layout.size !== 0) model.warnings.push(`${section.name}: size ${section.size} is not a multiple of its ${layout.size}-byte entries; not compared`);
+    if (!layout || section.size === 0) continue;
+    if (section.size % layout.size !== 0) {
+      model.warnings.push(`${section.name}: size ${section.size} is not a multiple of its ${layout.size}-byte entries; not compared`);
       continue;
     }
-    const data = object.sectionData(section.index);
-    const parallelSection = layout.parallel && object.sections.find((s) => s.name === layout.parallel!.section);
-    const parallel = parallelSection ? object.sectionData(parallelSection.index) : undefined;
-    const relocations = [...object.relocationsFor(section.index)].sort((a, b) => a.offset - b.offset);
-    let r = 0;
     const count = section.size / layout.size;
+    const parallelSection = layout.parallel && object.sections.find((s) => s.name === layout.parallel!.section);
+    const relocations = [...object.relocationsFor(section.index)].sort((a, b) => a.offset - b.offset);
+    const firstRelocation = new Int32Array(count + 1);
+    let r = 0;
+    for (let k = 0; k <= count; k++) {
+      while (r < relocations.length && relocations[r].offset < k * layout.size) r++;
+      firstRelocation[k] = r;
+    }
+    const table: SpecialTable = {
+      name: section.name,
+      layout,
+      data: object.sectionData(section.index),
+      parallel: parallelSection ? object.sectionData(parallelSection.index) : undefined,
+      relocations,
+      firstRelocation,
+    };
     for (let k = 0; k < count; k++) {
-      const start = k * layout.size;
-      const end = start + layout.size;
-      while (r < relocations.length && relocations[r].offset < start) r++;
-      const inEntry: ElfRelocation[] = [];
-      while (r < relocations.length && relocations[r].offset < end) inEntry.push(relocations[r++]);
-      if (inEntry.length === 0 || inEntry[0].offset !== start) continue;
+      const first = relocations[firstRelocation[k]];
+      if (firstRelocation[k] === firstRelocation[k + 1] || first.offset !== k * layout.size) continue;
       // Data PC-relative fields are `target - .`: the field plus its value is symbol + addend.
-      const site = model.resolve({ kind: 'symbol', symbol: inEntry[0].symbol, addend: inEntry[0].addend });
+      const site = model.resolve({ kind: 'symbol', symbol: first.symbol, addend: first.addend });
       if (site.kind !== 'function') continue;
-      const masked = Uint8Array.from(data.subarray(start, end));
-      const size = (rel: ElfRelocation) => model.backend.dataReference(rel)?.size ?? 4;
-      for (const rel of inEntry) masked.fill(0, rel.offset - start, rel.offset - start + size(rel));
-      let line: number | undefined;
-      if (layout.line) {
-        const at = layout.line.offset;
-        line = layout.line.size === 2 ? masked[at] | (masked[at + 1] << 8) : (masked[at] | (masked[at + 1] << 8) | (masked[at + 2] << 16) | (masked[at + 3] << 24)) >>> 0;
-        masked.fill(0, at, at + layout.line.size);
-      }
-      let bytes = hexOf(masked, 0, masked.length);
-      if (parallel && layout.parallel) bytes += ':' + hexOf(parallel, k * layout.parallel.size, (k + 1) * layout.parallel.size);
-      const targets = inEntry.slice(1).map((rel) => {
-        const location = model.resolve({ kind: 'symbol', symbol: rel.symbol, addend: rel.addend });
-        const target: SpecialEntry['targets'][number] = { at: rel.offset - start, location };
-        // An alternative's replacement code lives outside any function: compare its bytes.
-        if (layout.replacement && rel.offset - start === layout.replacement.pointer && location.kind === 'section') {
-          const length = data[start + layout.replacement.length];
-          target.replacement = hexOf(object.sectionData(location.section), location.offset, location.offset + length);
-        }
-        return target;
-      });
-      const entry: SpecialEntry = { section: section.name, site: site.offset, bytes, targets, ...(line !== undefined ? { line } : {}) };
+      const entry: SpecialEntry = { table, index: k, site: site.offset };
       const list = byFunction.get(site.fn);
       if (list) list.push(entry);
       else byFunction.set(site.fn, [entry]);
     }
   }
   return byFunction;
+}
+
+/** The entry's relocations after the site pointer, with where they point. */
+export function entryTargets(entry: SpecialEntry, model: ObjectModel): { at: number; relocation: ElfRelocation; location: Location }[] {
+  const { table, index } = entry;
+  const start = index * table.layout.size;
+  const out: { at: number; relocation: ElfRelocation; location: Location }[] = [];
+  for (let r = table.firstRelocation[index] + 1; r < table.firstRelocation[index + 1]; r++) {
+    const rel = table.relocations[r];
+    out.push({ at: rel.offset - start, relocation: rel, location: model.resolve({ kind: 'symbol', symbol: rel.symbol, addend: rel.addend }) });
+  }
+  return out;
+}
+
+/**
+ * Whether two entries' own bytes agree, with relocated fields and the line field left
+ * out, and their parallel records (ORC) too. Relocated fields are zero in a RELA object,
+ * so a plain byte comparison outside the line field is enough.
+ */
+export function sameEntryBytes(a: SpecialEntry, b: SpecialEntry): boolean {
+  const layout = a.table.layout;
+  const size = layout.size;
+  const pa = a.index * size;
+  const pb = b.index * size;
+  const line = layout.line;
+  for (let i = 0; i < size; i++) {
+    if (line && i >= line.offset && i < line.offset + line.size) continue;
+    if (a.table.data[pa + i] !== b.table.data[pb + i]) return false;
+  }
+  if (layout.parallel) {
+    const ps = layout.parallel.size;
+    const x = a.table.parallel;
+    const y = b.table.parallel;
+    if (!x || !y) return x === y;
+    for (let i = 0; i < ps; i++) if (x[a.index * ps + i] !== y[b.index * ps + i]) return false;
+  }
+  return true;
+}
+
+/** The source line an entry records (__bug_table), if its layout has one. */
+export function entryLine(entry: SpecialEntry): number | undefined {
+  const line = entry.table.layout.line;
+  if (!line) return undefined;
+  const at = entry.index * entry.table.layout.size + line.offset;
+  const d = entry.table.data;
+  return line.size === 2 ? d[at] | (d[at + 1] << 8) : (d[at] | (d[at + 1] << 8) | (d[at + 2] << 16) | (d[at + 3] << 24)) >>> 0;
+}
+
+/** An alternative's replacement instructions, which live outside any function. */
+export function replacementBytes(entry: SpecialEntry, target: { at: number; location: Location }, model: ObjectModel): Uint8Array | undefined {
+  const layout = entry.table.layout;
+  if (!layout.replacement || target.at !== layout.replacement.pointer || target.location.kind !== 'section') return undefined;
+  const length = entry.table.data[entry.index * layout.size + layout.replacement.length];
+  const code = model.object.sectionData(target.location.section);
+  return code.subarray(target.location.offset, Math.min(code.length, target.location.offset + length));
 }
