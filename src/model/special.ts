@@ -16,6 +16,11 @@ export interface SpecialSectionLayout {
   line?: { offset: number; size: 2 | 4 };
   /** For .altinstructions: where the replacement pointer and its length byte are. */
   replacement?: { pointer: number; length: number };
+  /**
+   * ORC: objtool writes an entry only where the unwind state changes, so whether a
+   * function's first instruction has one depends on how the function before it ended.
+   */
+  skipEntryAtStart?: boolean;
 }
 
 export const SPECIAL_SECTIONS: Record<string, SpecialSectionLayout> = {
@@ -24,7 +29,7 @@ export const SPECIAL_SECTIONS: Record<string, SpecialSectionLayout> = {
   __ex_table: { size: 12 },
   '.static_call_sites': { size: 8 },
   __bug_table: { size: 12, line: { offset: 8, size: 2 } },
-  '.orc_unwind_ip': { size: 4, parallel: { section: '.orc_unwind', size: 6 } },
+  '.orc_unwind_ip': { size: 4, parallel: { section: '.orc_unwind', size: 6 }, skipEntryAtStart: true },
 };
 
 /** One special section of an object, indexed so entries can be compared without copying. */
@@ -80,7 +85,7 @@ export function specialEntries(model: ObjectModel): Map<FunctionInfo, SpecialEnt
       if (firstRelocation[k] === firstRelocation[k + 1] || first.offset !== k * layout.size) continue;
       // Data PC-relative fields are `target - .`: the field plus its value is symbol + addend.
       const site = model.resolve({ kind: 'symbol', symbol: first.symbol, addend: first.addend });
-      if (site.kind !== 'function') continue;
+      if (site.kind !== 'function' || (site.offset === 0 && layout.skipEntryAtStart)) continue;
       const entry: SpecialEntry = { table, index: k, site: site.offset };
       const list = byFunction.get(site.fn);
       if (list) list.push(entry);

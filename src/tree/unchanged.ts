@@ -1,10 +1,12 @@
 import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHN_UNDEF, SHT_NOBITS, SHT_REL, SHT_RELA, STT_SECTION, type ElfObject } from '../elf/types.js';
+import { normalizeName } from '../compare/match.js';
 
 /**
  * Sections whose content changes with every build and never reaches code: module signing
- * and version data, notes, BTF, the compiler's name.
+ * and version data (__versions and __kcrctab hold CRCs of exported types), notes, BTF,
+ * the compiler's name.
  */
-const NOISE = /^(\.modinfo|\.note\..*|\.comment|\.BTF.*|__versions|\.gnu\.linkonce\.this_module|\.rela?(\.gnu\.linkonce\.this_module|__versions|\.BTF.*))$/;
+const NOISE = /^(\.modinfo|\.note\..*|\.comment|\.BTF.*|__versions|__kcrctab.*|\.gnu\.linkonce\.this_module|\.rela?(\.gnu\.linkonce\.this_module|__versions|__kcrctab.*|\.BTF.*))$/;
 
 function relevant(object: ElfObject, index: number): boolean {
   const section = object.sections[index];
@@ -39,7 +41,7 @@ export function sameCode(a: ElfObject, b: ElfObject): boolean {
   for (let i = 0; i < a.symbols.length; i++) {
     const x = a.symbols[i];
     const y = b.symbols[i];
-    if (x.name !== y.name || x.type !== y.type || x.bind !== y.bind) return false;
+    if ((x.name !== y.name && normalizeName(x.name) !== normalizeName(y.name)) || x.type !== y.type || x.bind !== y.bind) return false;
     if (x.type === STT_SECTION && x.shndx === y.shndx) continue;
     const inA = x.shndx !== SHN_UNDEF && !x.reserved ? a.sections[x.shndx] : undefined;
     const inB = y.shndx !== SHN_UNDEF && !y.reserved ? b.sections[y.shndx] : undefined;

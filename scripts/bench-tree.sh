@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Tree mode on two real kernel module trees, against readelf dumping the same files.
+# Alternating, BENCH_ROUNDS times (default 2), in the same run:
+#   - stackonly: node dist/cli/main.js compare <A kernel dir> <B kernel dir> --format json -o FILE
+#     (under /usr/bin/time -v: wall time and peak RSS);
+#   - readelf, one process at a time: find A B -name '*.ko' -print0 | xargs -0 -n 64 readelf -sW -rW
+#   - readelf, parallel:             the same with xargs -P $(nproc)
+# Prints the medians, the ratios, the tool's peak RSS and the report's summary.
+# Goals: less wall time than readelf's plain dump, peak RSS under 1 GiB.
+#
+#   scripts/bench-tree.sh [DIR_A DIR_B]
+#
+# Default trees: the 6.1.0-54 and 6.1.0-55 modules from the kernel cache
+# ($STACKONLY_KERNELS, default /var/tmp/stackonly-kernels; fetched if missing).
+set -euo pipefail
+. "$(dirname "$0")/_common.sh"
+require_dist
+require_command node
+require_command readelf "install binutils"
+require_command xargs
+[ -x /usr/bin/time ] || fail "/usr/bin/time not found (GNU time; Debian package 'time')"
+
+if [ "$#" -eq 2 ]; then
+  A="$1"; B="$2"
+elif [ "$#" -eq 0 ]; then
+  A="$(kernel_modules_dir 6.1.0-54)"
+  B="$(kernel_modules_dir 6.1.0-55)"
+else
+  fail "usage: $0 [DIR_A DIR_B]"
+fi
+[ -d "$A" ] || fail "not a directory: $A"
+[ -d "$B" ] || fail "not a directory: $B"
+ROUNDS="${BENCH_ROUNDS:-2}"
+case "$ROUNDS" in ''|*[!0-9]*|0) fail "BENCH_ROUNDS must be a positive integer" ;; esac
+NPROC="$(nproc)"
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/stackonly-tree.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+REPORT="$tmp/tree.json"
+files="$(find "$A" "$B" -name '*.ko' | wc -l)"
+[ "$files" -gt 0 ] || fail "no .ko files under $A and $B"
+
+tool_walls=(); seq_walls=(); par_walls=(); tool_rss=0; readelf_rss=0
+
+run_tool() {
+  local status=0
+  /usr/bin/time -v -o "$tmp/time" node "$CLI" compare "$A" "$B" --format json -o "$REPORT" --quiet 2>"$tmp/stderr" || status=$?
+  [ "$status" -eq 0 ] || fail "stackonly compare (tree) failed (exit status $status): $(head -n1 "$tmp/stderr")"
+  local w rss
+  w="$(wall_seconds "$(time_v_field "$tmp/time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")"
+  rss="$(time_v_field "$tmp/time" 'Maximum resident set size (kbytes)')"
+  tool_walls+=("$w"); [ "$rss" -gt "$tool_rss" ] && tool_rss="$rss"
+  echo "round $1: stackonly compare (tree)          ${w} s, peak RSS $((rss / 1024)) MiB"
+}
+
+run_readelf() { # $1 round, $2 parallelism
+  local status=0 label w rss
+  /usr/bin/time -v -o "$tmp/time" sh -c 'find "$1" "$2" -name "*.ko" -print0 | xargs -0 -P "$3" -n 64 readelf -sW -rW >/dev/null 2>"$4"' \
+    sh "$A" "$B" "$2" "$tmp/readelf.err" || status=$?
+  [ "$status" -eq 0 ] || fail "readelf over the trees failed (exit status $status): $(head -n1 "$tmp/readelf.err")"
+  w="$(wall_seconds "$(time_v_field "$tmp/time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")"
+  rss="$(time_v_field "$tmp/time" 'Maximum resident set size (kbytes)')"
+  [ "$rss" -gt "$readelf_rss" ] && readelf_rss="$rss"
+  if [ "$2" -eq 1 ]; then seq_walls+=("$w"); label="readelf, one at a time (-P 1)    "
+  else par_walls+=("$w"); label="readelf, parallel (-P $NPROC)       "; fi
+  echo "round $1: $label ${w} s"
+}
+
+echo "trees: $A"
+echo "       $B"
+echo "$files .ko files in all; $NPROC cores; $ROUNDS round(s), order alternating"
+echo
+for r in $(seq 1 "$ROUNDS"); do
+  if [ $((r % 2)) -eq 1 ]; then
+    run_tool "$r"; run_readelf "$r" 1; run_readelf "$r" "$NPROC"
+  else
+    run_readelf "$r" "$NPROC"; run_readelf "$r" 1; run_tool "$r"
+  fi
+done
+
+t="$(median "${tool_walls[@]}")"; s="$(median "${seq_walls[@]}")"; p="$(median "${par_walls[@]}")"
+echo
+printf '%-42s %10s\n' "median wall time over $ROUNDS round(s)" ""
+printf '  %-40s %8.2f s\n' "stackonly compare (tree)" "$t"
+printf '  %-40s %8.2f s   ratio stackonly/readelf: %.2f\n' "readelf -sW -rW, one at a time" "$s" "$(awk -v a="$t" -v b="$s" 'BEGIN { print a / b }')"
+printf '  %-40s %8.2f s   ratio stackonly/readelf: %.2f\n' "readelf -sW -rW, -P $NPROC" "$p" "$(awk -v a="$t" -v b="$p" 'BEGIN { print a / b }')"
+echo
+echo "stackonly peak RSS: $((tool_rss / 1024)) MiB   (goal: < 1024 MiB -> $([ "$tool_rss" -lt 1048576 ] && echo met || echo 'NOT met'))"
+echo "readelf peak RSS (largest single readelf): $((readelf_rss / 1024)) MiB"
+echo "goal, less wall time than readelf one at a time: $(awk -v a="$t" -v b="$s" 'BEGIN { print (a < b) ? "met" : "NOT met" }'); than readelf -P $NPROC: $(awk -v a="$t" -v b="$p" 'BEGIN { print (a < b) ? "met" : "NOT met" }')"
+[ -s "$tmp/readelf.err" ] && echo "note: readelf printed $(wc -l <"$tmp/readelf.err") line(s) on stderr, first: $(head -n1 "$tmp/readelf.err")"
+echo
+node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const s = r.summary;
+console.log(`report summary: ${s.compared} objects compared, ${s.identical} identical, ${s.unchanged} unchanged, ${s.changed} changed, ${s.errors} errors; only in original ${s.only_in_original.length}, only in patched ${s.only_in_patched.length}`);
+const by = {};
+for (const f of r.functions) by[f.status] = (by[f.status] || 0) + 1;
+console.log(`functions: ${r.functions.length} (${Object.entries(by).map(([k, v]) => `${v} ${k}`).join(", ") || "none"}); stack_only enable ${r.stack_only.enable.length}, disable ${r.stack_only.disable.length}; ${r.warnings.length} warning(s)`);
+const changed = r.objects.filter((o) => o.functions.length > 0).map((o) => `${o.path} (${o.functions.length})`);
+console.log(`changed objects: ${changed.slice(0, 15).join(", ")}${changed.length > 15 ? ", ..." : ""}`);
+' "$REPORT"
