@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export const SCRIPTS = dirname(fileURLToPath(import.meta.url));
@@ -78,4 +79,9 @@ export function table(rows, align = []) {
   const out = [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const r of rows.slice(1)) out.push(line(r));
   return out.join('\n');
+}
+
+/** One line on the machine's load, to judge how noisy the timings are. */
+export function loadLine() {
+  return `load average (1/5/15 min): ${loadavg().map((v) => v.toFixed(2)).join(' ')} on ${cpus().length} cores`;
 }

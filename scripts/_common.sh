@@ -28,10 +28,13 @@ kernel_modules_dir() {
 }
 
 # median of the numbers given as arguments
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) printf "%.2f\n", a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 # time_v_field FILE "Field name": a field of /usr/bin/time -v output
 time_v_field() { sed -n "s/^[[:space:]]*$2: //p" "$1" | tail -n1; }
 
 # Wall-clock "h:mm:ss" or "m:ss.ss" of /usr/bin/time -v to seconds
-wall_seconds() { echo "$1" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }'; }
+wall_seconds() { echo "$1" | awk -F: '{ if (NF==3) printf "%.2f\n", $1*3600+$2*60+$3; else printf "%.2f\n", $1*60+$2 }'; }
+
+# One line on the machine's load, to judge how noisy the timings are.
+load_line() { echo "load average (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"; }

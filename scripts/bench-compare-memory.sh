@@ -31,6 +31,7 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/stackonly-mem.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
 walls=(); rss_max=0
+echo "at start: $(load_line)"
 for i in $(seq 1 "$RUNS"); do
   status=0
   /usr/bin/time -v -o "$tmp/time" node "$CLI" compare "$A" "$B" --format json -o "$tmp/report.json" 2>"$tmp/stderr" || status=$?
@@ -49,6 +50,7 @@ for (const f of r.functions) by[f.status] = (by[f.status] || 0) + 1;
 console.log(`${r.functions.length} function(s) (${Object.entries(by).map(([k, v]) => `${v} ${k}`).join(", ") || "none"}), stack_only enable ${r.stack_only.enable.length}, disable ${r.stack_only.disable.length}, ${r.warnings.length} warning(s)`);
 ' "$tmp/report.json")"
 
+echo "at end:   $(load_line)"
 rss_mb="$(awk -v k="$rss_max" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }')"
 echo
 echo "compare $A"

@@ -16,7 +16,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSyn
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, fail, median, requireCommand, requireDist, requireFile, sec, table } from './_common.mjs';
+import { CLI, fail, loadLine, median, requireCommand, requireDist, requireFile, sec, table } from './_common.mjs';
 
 requireDist();
 const CC = process.env.CC_BENCH || 'gcc';
@@ -106,6 +106,7 @@ const bare = [];
 const tool = [];
 const rss = [];
 console.log(`sqlite3.c: ${(text.length / 1e6).toFixed(1)} MB, changed: ${CHANGED}; ${ROUNDS} round(s), order alternating; ${CC} ${FLAGS.join(' ')}\n`);
+console.log(`at start: ${loadLine()}`);
 for (let i = 0; i < ROUNDS; i++) {
   const order = i % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
   for (const which of order) {
@@ -121,6 +122,8 @@ for (let i = 0; i < ROUNDS; i++) {
     }
   }
 }
+
+console.log(`at end:   ${loadLine()}`);
 
 // ---- the report ----
 const json = JSON.parse(readFileSync(report, 'utf8'));

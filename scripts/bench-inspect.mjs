@@ -11,7 +11,7 @@
 import { openSync, closeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fail, kernelModulesDir, library, median, mib, ms, requireCommand, requireFile, table } from './_common.mjs';
+import { fail, kernelModulesDir, library, loadLine, median, mib, ms, requireCommand, requireFile, table } from './_common.mjs';
 
 const { readElfFile, buildModel } = await library();
 requireCommand('readelf', 'install binutils');
@@ -22,6 +22,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 if (!(RUNS >= 1) || !(WARMUP >= 0)) fail('BENCH_RUNS must be >= 1 and BENCH_WARMUP >= 0');
 
+const loadAtStart = loadLine();
 const devNull = openSync('/dev/null', 'w');
 function runTool() {
   const t0 = performance.now();
@@ -72,7 +73,9 @@ console.log(table([
   ['', 'readElfFile+buildModel', 'readelf -sW -rW (spawned)', 'ratio tool/readelf'],
   ['first (cold) run', ms(coldTool.t), ms(coldReadelf), (coldTool.t / coldReadelf).toFixed(2)],
   [`median of ${RUNS} (warm)`, ms(mTool), ms(mReadelf), (mTool / mReadelf).toFixed(2)],
+  ['median of per-round ratios', '', '', median(tool.map((t, i) => t / readelf[i])).toFixed(2)],
   ['min', ms(Math.min(...tool)), ms(Math.min(...readelf)), (Math.min(...tool) / Math.min(...readelf)).toFixed(2)],
   ['max', ms(Math.max(...tool)), ms(Math.max(...readelf)), (Math.max(...tool) / Math.max(...readelf)).toFixed(2)],
 ], ['l', 'r', 'r', 'r']));
-console.log(`\npeak RSS of this process (tool runs; readelf is a child): ${mib(rss)}`);
+console.log(`\nat start: ${loadAtStart}\nat end:   ${loadLine()}`);
+console.log(`peak RSS of this process (tool runs; readelf is a child): ${mib(rss)}`);

@@ -69,6 +69,7 @@ run_readelf() { # $1 round, $2 parallelism
 echo "trees: $A"
 echo "       $B"
 echo "$files .ko files in all; $NPROC cores; $ROUNDS round(s), order alternating"
+echo "at start: $(load_line)"
 echo
 for r in $(seq 1 "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then
@@ -79,6 +80,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 t="$(median "${tool_walls[@]}")"; s="$(median "${seq_walls[@]}")"; p="$(median "${par_walls[@]}")"
+echo "at end:   $(load_line)"
 echo
 printf '%-42s %10s\n' "median wall time over $ROUNDS round(s)" ""
 printf '  %-40s %8.2f s\n' "stackonly compare (tree)" "$t"
@@ -97,6 +99,9 @@ console.log(`report summary: ${s.compared} objects compared, ${s.identical} iden
 const by = {};
 for (const f of r.functions) by[f.status] = (by[f.status] || 0) + 1;
 console.log(`functions: ${r.functions.length} (${Object.entries(by).map(([k, v]) => `${v} ${k}`).join(", ") || "none"}); stack_only enable ${r.stack_only.enable.length}, disable ${r.stack_only.disable.length}; ${r.warnings.length} warning(s)`);
+const reasons = {};
+for (const f of r.functions) for (const x of f.reasons ?? []) reasons[x] = (reasons[x] || 0) + 1;
+console.log(`reasons of the changed functions: ${Object.entries(reasons).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ")}`);
 const changed = r.objects.filter((o) => o.functions.length > 0).map((o) => `${o.path} (${o.functions.length})`);
 console.log(`changed objects: ${changed.slice(0, 15).join(", ")}${changed.length > 15 ? ", ..." : ""}`);
 ' "$REPORT"

@@ -1,4 +1,4 @@
-import type { ElfObject, ElfRelocation } from '../elf/types.js';
+import type { ElfObject } from '../elf/types.js';
 
 /**
  * What an instruction does to control flow, as far as the function model cares.
@@ -42,8 +42,8 @@ export interface CodeReference {
    * from the field to the end of the instruction is added back).
    */
   target: ReferenceTarget;
-  /** The relocation behind this reference, when there is one. */
-  relocation?: ElfRelocation;
+  /** The type of the relocation behind this reference; undefined for a field the assembler resolved. */
+  relocationType?: number;
 }
 
 export interface SectionCode {
@@ -74,7 +74,7 @@ export interface ArchBackend {
    * + the distance from the table's base to the field, which only the table's user knows).
    * Undefined for relocations that are not addresses (sizes, TLS offsets).
    */
-  dataReference(relocation: ElfRelocation): { pcRelative: boolean; size: number } | undefined;
+  dataReference(relocationType: number): { pcRelative: boolean; size: number } | undefined;
   /**
    * When two equally long bodies of a function (relocated fields masked) differ only in
    * constants loaded into argument registers just before a call, in the range of source

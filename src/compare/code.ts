@@ -58,14 +58,16 @@ class ReferenceCanon {
         let text = `C:${kindOfSection(section.name)}:${hex(data, loc.offset, end)}`;
         if (depth === 0) {
           // Relocated entries inside the region (jump tables, pointer arrays) by what they reach.
-          for (const rel of object.relocationsFor(loc.section)) {
-            if (rel.offset < loc.offset || rel.offset >= end) continue;
-            const symbol = object.symbols[rel.symbol];
+          const table = object.relocationTable(loc.section);
+          for (let r = table.lowerBound(loc.offset); r < table.count && table.offset[r] < end; r++) {
+            const at = table.offset[r];
+            const symbol = object.symbols[table.symbol[r]];
+            const addend = table.addend[r];
             let inner: Location;
-            if (!symbol || symbol.shndx === SHN_UNDEF) inner = { kind: 'external', name: symbol?.name ?? '', offset: rel.addend };
-            else if (symbol.reserved) inner = { kind: 'absolute', name: symbol.name, offset: rel.addend };
-            else inner = this.model.resolve({ kind: 'symbol', symbol: rel.symbol, addend: rel.addend + (this.isPcRelative(rel.type) ? rel.offset - loc.offset : 0) });
-            text += `|${rel.offset - loc.offset}:${this.describe(inner, nameFunction, depth + 1).text}`;
+            if (!symbol || symbol.shndx === SHN_UNDEF) inner = { kind: 'external', name: symbol?.name ?? '', offset: addend };
+            else if (symbol.reserved) inner = { kind: 'absolute', name: symbol.name, offset: addend };
+            else inner = this.model.resolve({ kind: 'symbol', symbol: table.symbol[r], addend: addend + (this.isPcRelative(table.type[r]) ? at - loc.offset : 0) });
+            text += `|${at - loc.offset}:${this.describe(inner, nameFunction, depth + 1).text}`;
           }
         }
         return { text, kind: 'constant' };
@@ -74,7 +76,7 @@ class ReferenceCanon {
   }
 
   private isPcRelative(type: number): boolean {
-    return this.model.backend.dataReference({ offset: 0, type, symbol: 0, addend: 0 })?.pcRelative ?? false;
+    return this.model.backend.dataReference(type)?.pcRelative ?? false;
   }
 
   /** The next offset after `offset` in a data section where a symbol starts or code points. */
@@ -189,7 +191,7 @@ export class CodeComparer {
       const ty = entryTargets(y, this.patched);
       if (tx.length !== ty.length) return 'changed';
       for (let t = 0; t < tx.length; t++) {
-        if (tx[t].at !== ty[t].at || tx[t].relocation.type !== ty[t].relocation.type) return 'changed';
+        if (tx[t].at !== ty[t].at || tx[t].type !== ty[t].type) return 'changed';
         const rx = replacementBytes(x, tx[t], this.original);
         const ry = replacementBytes(y, ty[t], this.patched);
         if (rx || ry) {

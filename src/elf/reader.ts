@@ -22,6 +22,7 @@ import {
   type ElfRelocationSection,
   type ElfSection,
   type ElfSymbol,
+  type RelocationTable,
 } from './types.js';
 
 /** Reads an ELF relocatable object from disk. Throws InputError/ElfError for anything wrong with it. */
@@ -296,7 +297,7 @@ function buildObject(
     }
   }
 
-  const relocationSections: ElfRelocationSection[] = [];
+  const relocationSections: (ElfRelocationSection & { columns(): Columns })[] = [];
   for (const section of sections) {
     if (section.type !== SHT_RELA && section.type !== SHT_REL) continue;
     const rela = section.type === SHT_RELA;
@@ -311,8 +312,14 @@ function buildObject(
     const count = section.size / entsize;
     // Entries are decoded on first use: tree mode proves most objects unchanged from the
     // raw section bytes and never needs them. Their errors are ElfErrors all the same.
-    const parseEntries = (): ElfRelocation[] => {
-      const relocations: ElfRelocation[] = new Array(count);
+    const parseColumns = (): Columns => {
+      const columns: Columns = {
+        offset: new Float64Array(count),
+        type: new Uint32Array(count),
+        symbol: new Uint32Array(count),
+        addend: new Float64Array(count),
+      };
+      const symbolCount = symtab ? symtab.size / (is64 ? 24 : 16) : 0;
       for (let i = 0; i < count; i++) {
         const at = section.offset + i * entsize;
         let offset: number, symbol: number, rtype: number, addend = 0;
@@ -330,21 +337,32 @@ function buildObject(
           rtype = info & 0xff;
           if (rela) addend = file.i32(at + 8);
         }
-        if (symbol >= symbols.length) file.fail(`${describe(section)}: relocation ${i} refers to symbol ${symbol}, but there are ${symbols.length}`);
+        if (symbol >= symbolCount) file.fail(`${describe(section)}: relocation ${i} refers to symbol ${symbol}, but there are ${symbolCount}`);
         if (offset >= targetSize) file.fail(`${describe(section)}: relocation ${i} at offset 0x${offset.toString(16)} lies outside ${describe(target)} (size 0x${targetSize.toString(16)})`);
-        relocations[i] = { offset, type: rtype, symbol, addend };
+        columns.offset[i] = offset;
+        columns.type[i] = rtype;
+        columns.symbol[i] = symbol;
+        columns.addend[i] = addend;
       }
-      return relocations;
+      return columns;
     };
-    let parsed: ElfRelocation[] | undefined;
-    relocationSections.push({
+    let columns: Columns | undefined;
+    let objects: ElfRelocation[] | undefined;
+    const entry = {
       index: section.index,
       target: section.info,
       explicitAddends: rela,
-      get relocations() {
-        return (parsed ??= parseEntries());
+      columns: () => (columns ??= parseColumns()),
+      get relocations(): ElfRelocation[] {
+        if (!objects) {
+          const c = entry.columns();
+          objects = new Array(count);
+          for (let i = 0; i < count; i++) objects[i] = { offset: c.offset[i], type: c.type[i], symbol: c.symbol[i], addend: c.addend[i] };
+        }
+        return objects;
       },
-    });
+    };
+    relocationSections.push(entry);
   }
   // Two relocation sections for one target are legal: their entries are concatenated (into
   // a new array, not with push(...), which overflows the call stack past ~100k entries).
@@ -357,6 +375,16 @@ function buildObject(
       bySection.set(index, list);
     }
     return list;
+  };
+  const tables = new Map<number, RelocationTable>();
+  const relocationTable = (index: number): RelocationTable => {
+    let table = tables.get(index);
+    if (!table) {
+      const parts = relocationSections.filter((rs) => rs.target === index).map((rs) => rs.columns());
+      table = sortedTable(parts);
+      tables.set(index, table);
+    }
+    return table;
   };
 
   const groups: ElfGroup[] = [];
@@ -388,10 +416,64 @@ function buildObject(
     groups,
     fileSize: file.length,
     relocationsFor,
+    relocationTable,
     sectionData: (index) => {
       const s = sections[index];
       if (!s || s.type === SHT_NOBITS || s.type === SHT_NULL) return empty;
       return file.bytes.subarray(s.offset, s.offset + s.size);
+    },
+  };
+}
+
+interface Columns {
+  offset: Float64Array;
+  type: Uint32Array;
+  symbol: Uint32Array;
+  addend: Float64Array;
+}
+
+/** Joins the columns of one section's relocation sections, sorted by offset (stable). */
+function sortedTable(parts: Columns[]): RelocationTable {
+  const count = parts.reduce((n, p) => n + p.offset.length, 0);
+  let joined: Columns;
+  if (parts.length === 1) joined = parts[0];
+  else {
+    joined = { offset: new Float64Array(count), type: new Uint32Array(count), symbol: new Uint32Array(count), addend: new Float64Array(count) };
+    let at = 0;
+    for (const p of parts) {
+      joined.offset.set(p.offset, at);
+      joined.type.set(p.type, at);
+      joined.symbol.set(p.symbol, at);
+      joined.addend.set(p.addend, at);
+      at += p.offset.length;
+    }
+  }
+  let sorted = true;
+  for (let i = 1; i < count; i++) if (joined.offset[i] < joined.offset[i - 1]) sorted = false;
+  if (!sorted) {
+    const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => joined.offset[a] - joined.offset[b] || a - b);
+    const o = { offset: new Float64Array(count), type: new Uint32Array(count), symbol: new Uint32Array(count), addend: new Float64Array(count) };
+    order.forEach((from, to) => {
+      o.offset[to] = joined.offset[from];
+      o.type[to] = joined.type[from];
+      o.symbol[to] = joined.symbol[from];
+      o.addend[to] = joined.addend[from];
+    });
+    joined = o;
+  }
+  const offsets = joined.offset;
+  return {
+    count,
+    ...joined,
+    lowerBound(offset: number): number {
+      let lo = 0;
+      let hi = count;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (offsets[mid] < offset) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
     },
   };
 }

@@ -194,7 +194,7 @@ export function buildModel(object: ElfObject): ObjectModel {
       const location = resolve(ref.target);
       // Only transfers between functions and out of the object become edges or evidence.
       if (location.kind !== 'function' && (location.kind !== 'external' || ref.kind === 'address')) continue;
-      raw.push({ from: fn, kind: ref.kind, location, at: ref.insnOffset - fn.offset, via: ref.relocation ? 'relocation' : 'resolved' });
+      raw.push({ from: fn, kind: ref.kind, location, at: ref.insnOffset - fn.offset, via: ref.relocationType !== undefined ? 'relocation' : 'resolved' });
     }
   }
   for (const t of jumpTableTransfers(object, functions, resolve, locate, backend)) raw.push(t);
@@ -251,31 +251,31 @@ function jumpTableTransfers(
     }
   }
   for (const [dataSection, starts] of users) {
-    const relocations = object.relocationsFor(dataSection);
-    if (relocations.length === 0) continue;
+    const relocations = object.relocationTable(dataSection);
+    if (relocations.count === 0) continue;
     const usersAt = new Map<number, { fn: FunctionInfo; at: number }[]>();
     for (const u of starts) {
       const list = usersAt.get(u.offset) ?? [];
       list.push(u);
       usersAt.set(u.offset, list);
     }
-    const sorted = [...relocations].sort((a, b) => a.offset - b.offset);
     // A table is a run of same-sized entries starting where code takes an address.
     let table: { start: number; next: number; users: { fn: FunctionInfo; at: number }[] } | undefined;
-    for (const rel of sorted) {
-      const ref = backend.dataReference(rel);
-      const startsHere = usersAt.get(rel.offset);
-      if (startsHere && ref) table = { start: rel.offset, next: rel.offset, users: startsHere };
-      if (!ref || !table || rel.offset !== table.next) {
+    for (let r = 0; r < relocations.count; r++) {
+      const at = relocations.offset[r];
+      const ref = backend.dataReference(relocations.type[r]);
+      const startsHere = usersAt.get(at);
+      if (startsHere && ref) table = { start: at, next: at, users: startsHere };
+      if (!ref || !table || at !== table.next) {
         table = undefined;
         continue;
       }
-      table.next = rel.offset + ref.size;
-      const symbol = object.symbols[rel.symbol];
+      table.next = at + ref.size;
+      const symbol = object.symbols[relocations.symbol[r]];
       if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
       const targetSection = object.sections[symbol.shndx];
       if (!targetSection || (targetSection.flags & SHF_EXECINSTR) === 0) continue;
-      const offset = symbol.value + rel.addend - (ref.pcRelative ? rel.offset - table.start : 0);
+      const offset = symbol.value + relocations.addend[r] - (ref.pcRelative ? at - table.start : 0);
       const location = locate(symbol.shndx, offset);
       if (location.kind !== 'function' || location.offset === 0) continue;
       for (const u of table.users) out.push({ from: u.fn, kind: 'jump', location, at: u.at, via: 'jump-table' });

@@ -1,4 +1,4 @@
-import type { ElfRelocation } from '../elf/types.js';
+import type { RelocationTable } from '../elf/types.js';
 import type { FunctionInfo, Location, ObjectModel } from './types.js';
 
 /**
@@ -39,7 +39,7 @@ export interface SpecialTable {
   data: Uint8Array;
   parallel?: Uint8Array;
   /** Relocations of the section, by offset. */
-  relocations: ElfRelocation[];
+  relocations: RelocationTable;
   /** Index in `relocations` of each entry's first relocation (entries + 1 values). */
   firstRelocation: Int32Array;
 }
@@ -65,11 +65,11 @@ export function specialEntries(model: ObjectModel): Map<FunctionInfo, SpecialEnt
     }
     const count = section.size / layout.size;
     const parallelSection = layout.parallel && object.sections.find((s) => s.name === layout.parallel!.section);
-    const relocations = [...object.relocationsFor(section.index)].sort((a, b) => a.offset - b.offset);
+    const relocations = object.relocationTable(section.index);
     const firstRelocation = new Int32Array(count + 1);
     let r = 0;
     for (let k = 0; k <= count; k++) {
-      while (r < relocations.length && relocations[r].offset < k * layout.size) r++;
+      while (r < relocations.count && relocations.offset[r] < k * layout.size) r++;
       firstRelocation[k] = r;
     }
     const table: SpecialTable = {
@@ -81,10 +81,10 @@ export function specialEntries(model: ObjectModel): Map<FunctionInfo, SpecialEnt
       firstRelocation,
     };
     for (let k = 0; k < count; k++) {
-      const first = relocations[firstRelocation[k]];
-      if (firstRelocation[k] === firstRelocation[k + 1] || first.offset !== k * layout.size) continue;
+      const first = firstRelocation[k];
+      if (first === firstRelocation[k + 1] || relocations.offset[first] !== k * layout.size) continue;
       // Data PC-relative fields are `target - .`: the field plus its value is symbol + addend.
-      const site = model.resolve({ kind: 'symbol', symbol: first.symbol, addend: first.addend });
+      const site = model.resolve({ kind: 'symbol', symbol: relocations.symbol[first], addend: relocations.addend[first] });
       if (site.kind !== 'function' || (site.offset === 0 && layout.skipEntryAtStart)) continue;
       const entry: SpecialEntry = { table, index: k, site: site.offset };
       const list = byFunction.get(site.fn);
@@ -96,13 +96,13 @@ export function specialEntries(model: ObjectModel): Map<FunctionInfo, SpecialEnt
 }
 
 /** The entry's relocations after the site pointer, with where they point. */
-export function entryTargets(entry: SpecialEntry, model: ObjectModel): { at: number; relocation: ElfRelocation; location: Location }[] {
+export function entryTargets(entry: SpecialEntry, model: ObjectModel): { at: number; type: number; location: Location }[] {
   const { table, index } = entry;
   const start = index * table.layout.size;
-  const out: { at: number; relocation: ElfRelocation; location: Location }[] = [];
+  const rels = table.relocations;
+  const out: { at: number; type: number; location: Location }[] = [];
   for (let r = table.firstRelocation[index] + 1; r < table.firstRelocation[index + 1]; r++) {
-    const rel = table.relocations[r];
-    out.push({ at: rel.offset - start, relocation: rel, location: model.resolve({ kind: 'symbol', symbol: rel.symbol, addend: rel.addend }) });
+    out.push({ at: rels.offset[r] - start, type: rels.type[r], location: model.resolve({ kind: 'symbol', symbol: rels.symbol[r], addend: rels.addend[r] }) });
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import type { ElfObject, ElfRelocation } from '../../elf/types.js';
+import type { ElfObject, RelocationTable } from '../../elf/types.js';
 import { EM_X86_64 } from '../../elf/types.js';
 import type { ArchBackend, CodeReference, LineArgument, SectionCode } from '../backend.js';
 import { decodeInsn, decodeInto, emptyInsn } from './decode.js';
@@ -42,8 +42,8 @@ export const x86_64Backend: ArchBackend = {
     return relocationInfo(type).name;
   },
 
-  dataReference(relocation: ElfRelocation) {
-    const info = relocationInfo(relocation.type);
+  dataReference(relocationType: number) {
+    const info = relocationInfo(relocationType);
     if (!info.address) return undefined;
     return { pcRelative: info.pcRelative, size: info.size };
   },
@@ -83,7 +83,8 @@ export const x86_64Backend: ArchBackend = {
 
   scanSection(object: ElfObject, sectionIndex: number, starts: readonly number[]): SectionCode {
     const code = object.sectionData(sectionIndex);
-    const relocations = sortedRelocations(object.relocationsFor(sectionIndex));
+    const table = object.relocationTable(sectionIndex);
+    const relocationCount = table.count;
     const sortedStarts = [...new Set([0, ...starts])].filter((s) => s >= 0 && s < code.length).sort((a, b) => a - b);
 
     let instructionCount = 0;
@@ -98,10 +99,7 @@ export const x86_64Backend: ArchBackend = {
       let pc = rangeStart;
       // Relocations that fall before this range (inside bytes we could not decode) still
       // count, as plain address references.
-      while (r < relocations.length && relocations[r].offset < rangeStart) {
-        references.push(addressReference(relocations[r], relocations[r].offset));
-        r++;
-      }
+      while (r < relocationCount && table.offset[r] < rangeStart) references.push(addressReference(table, r++));
       while (pc < rangeEnd) {
         if (!decodeInto(code, pc, code.length, insn)) {
           // Data or an opcode the decoder does not know: resynchronise at the next symbol.
@@ -113,23 +111,25 @@ export const x86_64Backend: ArchBackend = {
         const isBranch = insn.kind === 'call' || insn.kind === 'jump' || insn.kind === 'cond-jump';
         let branchFieldRelocated = false;
         let ripFieldRelocated = false;
-        while (r < relocations.length && relocations[r].offset < end) {
-          const rel = relocations[r++];
-          const info = relocationInfo(rel.type);
-          const distanceToEnd = end - rel.offset;
-          const addend = rel.addend + (info.pcRelative ? distanceToEnd : 0);
-          const isBranchField = isBranch && insn.relOffset !== undefined && pc + insn.relOffset === rel.offset;
+        while (r < relocationCount && table.offset[r] < end) {
+          const fieldOffset = table.offset[r];
+          const type = table.type[r];
+          const info = relocationInfo(type);
+          const distanceToEnd = end - fieldOffset;
+          const addend = table.addend[r] + (info.pcRelative ? distanceToEnd : 0);
+          const isBranchField = isBranch && insn.relOffset !== undefined && pc + insn.relOffset === fieldOffset;
           if (isBranchField) branchFieldRelocated = true;
-          if (insn.ripRelative && insn.dispOffset !== undefined && pc + insn.dispOffset === rel.offset) ripFieldRelocated = true;
+          if (insn.ripRelative && insn.dispOffset !== undefined && pc + insn.dispOffset === fieldOffset) ripFieldRelocated = true;
           references.push({
             insnOffset: pc,
-            fieldOffset: rel.offset,
+            fieldOffset,
             fieldSize: info.size,
             kind: isBranchField ? (insn.kind === 'call' ? 'call' : 'jump') : 'address',
             conditional: isBranchField && insn.kind === 'cond-jump',
-            target: { kind: 'symbol', symbol: rel.symbol, addend },
-            relocation: rel,
+            target: { kind: 'symbol', symbol: table.symbol[r], addend },
+            relocationType: type,
           });
+          r++;
         }
         // The assembler resolves PC-relative fields aimed at its own section; those
         // references leave no relocation but must be seen all the same.
@@ -163,15 +163,9 @@ export const x86_64Backend: ArchBackend = {
         pc = end;
       }
       // Skip relocations inside an undecodable tail, as address references.
-      while (r < relocations.length && relocations[r].offset < rangeEnd) {
-        references.push(addressReference(relocations[r], relocations[r].offset));
-        r++;
-      }
+      while (r < relocationCount && table.offset[r] < rangeEnd) references.push(addressReference(table, r++));
     }
-    while (r < relocations.length) {
-      references.push(addressReference(relocations[r], relocations[r].offset));
-      r++;
-    }
+    while (r < relocationCount) references.push(addressReference(table, r++));
     references.sort((a, b) => a.fieldOffset - b.fieldOffset);
     return { instructionCount, references, undecodable };
   },
@@ -198,28 +192,19 @@ function lineArgument(code: Uint8Array, at: number, length: number): { register:
   return { register, value };
 }
 
-function addressReference(rel: ElfRelocation, insnOffset: number): CodeReference {
-  const info = relocationInfo(rel.type);
+function addressReference(table: RelocationTable, r: number): CodeReference {
+  const info = relocationInfo(table.type[r]);
   return {
-    insnOffset,
-    fieldOffset: rel.offset,
+    insnOffset: table.offset[r],
+    fieldOffset: table.offset[r],
     fieldSize: info.size,
     kind: 'address',
     conditional: false,
     // Without the instruction we cannot know where it ends; for a 4-byte field the
     // usual case is that it ends the instruction.
-    target: { kind: 'symbol', symbol: rel.symbol, addend: rel.addend + (info.pcRelative ? info.size : 0) },
-    relocation: rel,
+    target: { kind: 'symbol', symbol: table.symbol[r], addend: table.addend[r] + (info.pcRelative ? info.size : 0) },
+    relocationType: table.type[r],
   };
-}
-
-function sortedRelocations(relocations: ElfRelocation[]): ElfRelocation[] {
-  for (let i = 1; i < relocations.length; i++) {
-    if (relocations[i].offset < relocations[i - 1].offset) {
-      return [...relocations].sort((a, b) => a.offset - b.offset);
-    }
-  }
-  return relocations;
 }
 
 function readInt32(code: Uint8Array, at: number): number {
