@@ -50,7 +50,7 @@ run_tool() {
   w="$(wall_seconds "$(time_v_field "$tmp/time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")"
   rss="$(time_v_field "$tmp/time" 'Maximum resident set size (kbytes)')"
   tool_walls+=("$w"); [ "$rss" -gt "$tool_rss" ] && tool_rss="$rss"
-  echo "round $1: stackonly compare (tree)          ${w} s, peak RSS $((rss / 1024)) MiB"
+  printf 'round %s: %-34s %s s, peak RSS %s MiB\n' "$1" "stackonly compare (tree)" "$w" "$((rss / 1024))"
 }
 
 run_readelf() { # $1 round, $2 parallelism
@@ -61,9 +61,9 @@ run_readelf() { # $1 round, $2 parallelism
   w="$(wall_seconds "$(time_v_field "$tmp/time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")"
   rss="$(time_v_field "$tmp/time" 'Maximum resident set size (kbytes)')"
   [ "$rss" -gt "$readelf_rss" ] && readelf_rss="$rss"
-  if [ "$2" -eq 1 ]; then seq_walls+=("$w"); label="readelf, one at a time (-P 1)    "
-  else par_walls+=("$w"); label="readelf, parallel (-P $NPROC)       "; fi
-  echo "round $1: $label ${w} s"
+  if [ "$2" -eq 1 ]; then seq_walls+=("$w"); label="readelf, one at a time (-P 1)"
+  else par_walls+=("$w"); label="readelf, parallel (-P $NPROC)"; fi
+  printf 'round %s: %-34s %s s\n' "$1" "$label" "$w"
 }
 
 echo "trees: $A"
@@ -82,7 +82,7 @@ done
 t="$(median "${tool_walls[@]}")"; s="$(median "${seq_walls[@]}")"; p="$(median "${par_walls[@]}")"
 echo "at end:   $(load_line)"
 echo
-printf '%-42s %10s\n' "median wall time over $ROUNDS round(s)" ""
+echo "median wall time over $ROUNDS round(s):"
 printf '  %-40s %8.2f s\n' "stackonly compare (tree)" "$t"
 printf '  %-40s %8.2f s   ratio stackonly/readelf: %.2f\n' "readelf -sW -rW, one at a time" "$s" "$(awk -v a="$t" -v b="$s" 'BEGIN { print a / b }')"
 printf '  %-40s %8.2f s   ratio stackonly/readelf: %.2f\n' "readelf -sW -rW, -P $NPROC" "$p" "$(awk -v a="$t" -v b="$p" 'BEGIN { print a / b }')"

@@ -164,6 +164,35 @@ export class CodeComparer {
     this.patchedCanon = new ReferenceCanon(patched);
   }
 
+  /**
+   * The common cases of two references reaching the same thing, settled without building
+   * canonical strings: the same (matched) function at the same offset, the same external or
+   * named data symbol, the same string. False means "look closer", not "different".
+   */
+  private surelySame(a: Location, b: Location, toPatched: Map<FunctionInfo, FunctionInfo>): boolean {
+    if (a.kind === 'function' && b.kind === 'function') return toPatched.get(a.fn) === b.fn && a.offset === b.offset;
+    if ((a.kind === 'external' && b.kind === 'external') || (a.kind === 'absolute' && b.kind === 'absolute')) return a.name === b.name && a.offset === b.offset;
+    if (a.kind !== 'section' || b.kind !== 'section') return false;
+    if (a.symbol && b.symbol && a.symbol.type !== STT_SECTION && b.symbol.type !== STT_SECTION) {
+      return a.symbolOffset === b.symbolOffset && (a.symbol.name === b.symbol.name || normalizeName(a.symbol.name) === normalizeName(b.symbol.name));
+    }
+    const sa = this.original.object.sections[a.section];
+    const sb = this.patched.object.sections[b.section];
+    const strings = SHF_MERGE | SHF_STRINGS;
+    if ((sa.flags & strings) !== strings || (sb.flags & strings) !== strings || sa.entsize > 1 || sb.entsize > 1) return false;
+    const da = this.original.object.sectionData(a.section);
+    const db = this.patched.object.sectionData(b.section);
+    let i = a.offset;
+    let j = b.offset;
+    while (i < da.length && j < db.length && da[i] === db[j]) {
+      if (da[i] === 0) return true;
+      i++;
+      j++;
+    }
+    return false;
+  }
+
+  private toPatched = new Map<FunctionInfo, FunctionInfo>();
   private specialOriginal?: Map<FunctionInfo, SpecialEntry[]>;
   private specialPatched?: Map<FunctionInfo, SpecialEntry[]>;
 
@@ -198,6 +227,7 @@ export class CodeComparer {
           if (!rx || !ry || !Buffer.from(rx).equals(Buffer.from(ry))) return 'changed';
           continue;
         }
+        if (this.surelySame(tx[t].location, ty[t].location, this.toPatched)) continue;
         if (this.originalCanon.describe(tx[t].location, nameOriginal).text !== this.patchedCanon.describe(ty[t].location, namePatched).text) return 'changed';
       }
       const lx = entryLine(x);
@@ -226,6 +256,7 @@ export class CodeComparer {
    * compared through the matching, so a call to a renamed clone is no change.
    */
   compare(o: FunctionInfo, p: FunctionInfo, toPatched: Map<FunctionInfo, FunctionInfo>): FunctionDifference {
+    this.toPatched = toPatched;
     const reasons = new Set<ChangeReason>();
     let maskedDiffer: [Uint8Array, Uint8Array] | undefined;
     if (o.size !== p.size || o.references.length !== p.references.length) reasons.add('code');
@@ -254,6 +285,7 @@ export class CodeComparer {
           break;
         }
         if (sameExternal(a, b, symbolsA, symbolsB)) continue;
+        if (this.surelySame(this.original.resolve(a.target), this.patched.resolve(b.target), toPatched)) continue;
         const ca = this.originalCanon.canonical(a, nameOriginal);
         const cb = this.patchedCanon.canonical(b, namePatched);
         if (ca.text === cb.text) continue;
