@@ -333,3 +333,28 @@ describe('temporary files on Ctrl-C', () => {
     expect(existsSync(join(upstream, 'orig.o'))).toBe(false);
   });
 });
+
+describe('kernel thunks', () => {
+  it('knows __fentry__, return thunks and retpoline thunks for what they are', async () => {
+    const source = join(repoRoot, 'testdata', 'inspect', 'thunks.c');
+    const flags = '-O2 -fno-pie -mindirect-branch=thunk-extern -mfunction-return=thunk-extern -pg -mfentry';
+    const result = await runCli(['inspect', source, '--cflags', flags, '--format', 'json']);
+    expect(result.stderr).toBe('');
+    const report = JSON.parse(result.stdout);
+    expectValidReport(report);
+    const byName = new Map(report.functions.map((f: { name: string }) => [f.name, f])) as Map<string, { edges: { kind: string; target: string }[]; thunks: Record<string, unknown> }>;
+    const dispatch = byName.get('dispatch')!;
+    expect(dispatch.thunks).toEqual({ fentry: true, returns: 1, indirect_calls: 1, indirect_jumps: 0 });
+    expect(dispatch.edges).toEqual([{ kind: 'call', target: 'step' }]);
+    const forward = byName.get('forward')!;
+    expect(forward.thunks).toMatchObject({ fentry: true, indirect_calls: 0 });
+    expect(forward.edges).toEqual([{ kind: 'tail-call', target: 'finish' }]);
+    // The objdump view of the same object really has those thunk transfers.
+    const object = join(scratch, 'thunks.o');
+    await execa('gcc', [...flags.split(' '), '-c', source, '-o', object]);
+    const dump = (await execa('objdump', ['-dr', object])).stdout;
+    expect(dump).toMatch(/__fentry__/);
+    expect(dump).toMatch(/__x86_return_thunk/);
+    expect(dump).toMatch(/__x86_indirect_thunk_r/);
+  });
+});

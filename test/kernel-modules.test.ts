@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareObjects, modelObject } from '../src/api.js';
+import { expectValidReport } from './helpers/schema.js';
 
 /**
  * Real kernel objects: Debian's linux-image-6.1.0-54-amd64 and -55-amd64 modules, fetched by
@@ -46,6 +47,7 @@ describe.skipIf(!older || !newer)('Debian 6.1 kernel modules', () => {
 
   it('compares ext4.ko across the two builds: shifted __LINE__ arguments are no change, struct layout changes are', () => {
     const { report } = compareObjects(join(older!, 'fs', 'ext4', 'ext4.ko'), join(newer!, 'fs', 'ext4', 'ext4.ko'));
+    expectValidReport(report);
     const changed = new Set(report.functions.filter((f) => f.status === 'changed').map((f) => f.name));
     const shifted = new Set(report.line_shifts.map((l) => l.name));
     // mov $0x1ab1,%esi -> mov $0x1ab8,%esi before a call: a line number, +7.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from './helpers/cli.js';
+import { expectValidReport } from './helpers/schema.js';
 import type { CompareReport, FunctionChangeJson, StackOnlyEntryJson } from '../src/report/types.js';
 
 /**
@@ -292,7 +293,9 @@ async function compareJson(args: string[]): Promise<CompareReport> {
   const result = await runCli(['compare', ...args, '--format', 'json'], { env: { CC: 'gcc', CFLAGS: '' } });
   expect(result.stderr).toBe('');
   expect(result.exitCode).toBe(0);
-  return JSON.parse(result.stdout) as CompareReport;
+  const report = JSON.parse(result.stdout) as CompareReport;
+  expectValidReport(report);
+  return report;
 }
 
 describe('stack-only sets, proved on real stacks (testdata/stack)', () => {

@@ -198,6 +198,11 @@ function reportError(err: unknown): number {
 }
 
 async function main(): Promise<void> {
+  // `stackonly inspect x.ko | head`: a closed pipe ends the run quietly, as for any Unix tool.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       abort.abort();

@@ -85,6 +85,7 @@ export function buildModel(object: ElfObject): ObjectModel {
       parts: [],
       edges: [],
       references: [],
+      thunks: { fentry: false, returns: 0, indirectCalls: 0, indirectJumps: 0 },
     };
     functions.push(fn);
     byPlace.set(place, fn);
@@ -214,12 +215,38 @@ export function buildModel(object: ElfObject): ObjectModel {
       }
       from.edges.push({ kind, target, targetName: target.name, targetOffset: loc.offset, from: r.at, via: r.via });
     } else if (loc.kind === 'external') {
-      if (r.kind === 'address') continue; // cannot tell a function from data
+      // An address can name a function or data; only the ftrace hook is known either way
+      // (position-independent code calls it through the GOT).
+      if (r.kind === 'address') {
+        if (loc.name === '__fentry__') from.thunks.fentry = true;
+        continue;
+      }
+      if (countedAsThunk(from, loc.name, r.kind)) continue;
       from.edges.push({ kind: r.kind === 'call' ? 'call' : 'tail-call', targetName: loc.name, targetOffset: loc.offset, from: r.at, via: r.via });
     }
   }
 
   return { object, backend, functions, byName, byKey, code, warnings, resolve };
+}
+
+const RETPOLINE_THUNK = /^__x86_indirect_(?:call_|jump_)?thunk_/;
+
+/** Records a transfer to one of the kernel's thunks; true when it was one (and is no edge). */
+function countedAsThunk(fn: FunctionInfo, name: string, kind: 'call' | 'jump'): boolean {
+  if (name === '__fentry__' || name === '__mcount' || name === 'mcount') {
+    fn.thunks.fentry = true;
+    return true;
+  }
+  if (name === '__x86_return_thunk') {
+    fn.thunks.returns++;
+    return true;
+  }
+  if (RETPOLINE_THUNK.test(name)) {
+    if (kind === 'call') fn.thunks.indirectCalls++;
+    else fn.thunks.indirectJumps++;
+    return true;
+  }
+  return false;
 }
 
 /**

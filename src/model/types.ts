@@ -54,6 +54,12 @@ export interface FunctionInfo {
   edges: Edge[];
   /** Code references made from inside this function, ascending by field offset. */
   references: CodeReference[];
+  /**
+   * Transfers to the kernel's helper thunks, which are not calls between functions: the
+   * ftrace hook (`call __fentry__`), returns through `__x86_return_thunk`, and indirect
+   * calls and jumps through the retpoline thunks `__x86_indirect_thunk_<reg>`.
+   */
+  thunks: { fentry: boolean; returns: number; indirectCalls: number; indirectJumps: number };
 }
 
 export interface ObjectModel {

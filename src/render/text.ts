@@ -57,6 +57,11 @@ export function renderInspectText(report: InspectReport): string {
     const role = f.part_of ? `part of ${f.part_of} (${(f.evidence ?? []).join(', ')})` : f.parts?.length ? `parts: ${f.parts.join(', ')}` : '';
     lines.push(`${pad(f.name, width)}${pad(f.section, 28)}${pad(String(f.size), 7)}${role}`);
     for (const e of f.edges) lines.push(`${' '.repeat(width)}  ${pad(e.kind, 10)}${e.target}`);
+    if (f.thunks) {
+      const t = f.thunks;
+      const parts = [t.fentry ? 'ftrace hook' : '', t.returns ? `${t.returns} return thunk(s)` : '', t.indirect_calls ? `${t.indirect_calls} indirect call(s)` : '', t.indirect_jumps ? `${t.indirect_jumps} indirect jump(s)` : ''].filter(Boolean);
+      lines.push(`${' '.repeat(width)}  ${pad('thunks', 10)}${parts.join(', ')}`);
+    }
   }
   if (report.warnings.length) {
     lines.push('', 'warnings:');

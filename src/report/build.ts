@@ -76,7 +76,9 @@ export function buildInspectReport(model: ObjectModel, path: string): InspectRep
         seen.add(key);
         edges.push({ kind: edge.kind, target: edge.targetName });
       }
-      const base = { name: fn.name, section: fn.sectionName, size: fn.size };
+      const t = fn.thunks;
+      const thunks = t.fentry || t.returns || t.indirectCalls || t.indirectJumps ? { thunks: { fentry: t.fentry, returns: t.returns, indirect_calls: t.indirectCalls, indirect_jumps: t.indirectJumps } } : {};
+      const base = { name: fn.name, section: fn.sectionName, size: fn.size, ...thunks };
       const shape = fn.parent
         ? { ...base, part_of: fn.parent.name, evidence: fn.partEvidence, edges }
         : { ...base, parts: fn.parts.map((p) => p.name), edges };

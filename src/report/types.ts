@@ -59,6 +59,8 @@ export interface InspectFunctionJson {
   evidence?: string[];
   aliases?: string[];
   sympos?: number;
+  /** Kernel thunks used, which are not edges: ftrace's __fentry__, return and retpoline thunks. */
+  thunks?: { fentry: boolean; returns: number; indirect_calls: number; indirect_jumps: number };
   edges: { kind: string; target: string }[];
 }
 
