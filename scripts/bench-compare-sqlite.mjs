@@ -16,7 +16,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSyn
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, fail, loadLine, median, requireCommand, requireDist, requireFile, sec, table } from './_common.mjs';
+import { CLI, SCRIPTS, fail, loadLine, median, requireCommand, requireDist, requireFile, sec, table } from './_common.mjs';
 
 requireDist();
 const CC = process.env.CC_BENCH || 'gcc';
@@ -68,9 +68,9 @@ delete env.CFLAGS;
 const FLAGS = ['-O2', '-c', '-ffunction-sections', '-fdata-sections'];
 const haveTime = existsSync('/usr/bin/time');
 
-function run(cmd, args, label) {
+function run(cmd, args, label, extraEnv = {}) {
   return new Promise((resolvePromise) => {
-    const child = spawn(cmd, args, { cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: work, env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
     children.add(child);
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -83,46 +83,63 @@ function run(cmd, args, label) {
   });
 }
 
+// With GNU time, also the CPU time (user + system) of each run: on a loaded machine it
+// varies much less than wall time. The tool's includes its gcc children (wait4 rusage).
+const timed = (file, cmd, args) => (haveTime ? ['/usr/bin/time', ['-f', '%M %U %S', '-o', file, cmd, ...args]] : [cmd, args]);
+const readTime = (file) => {
+  const [kb, user, sys] = readFileSync(file, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  return { rss: kb * 1024, cpu: (user + sys) * 1000 };
+};
+
 async function bareCompiles() {
   const t0 = performance.now();
   await Promise.all([
-    run(CC, [...FLAGS, 'sqlite3.c', '-o', 'bare-orig.o'], `${CC} sqlite3.c`),
-    run(CC, [...FLAGS, 'sqlite3-patched.c', '-o', 'bare-patched.o'], `${CC} sqlite3-patched.c`),
+    run(...timed(join(work, 'time-a1'), CC, [...FLAGS, 'sqlite3.c', '-o', 'bare-orig.o']), `${CC} sqlite3.c`),
+    run(...timed(join(work, 'time-a2'), CC, [...FLAGS, 'sqlite3-patched.c', '-o', 'bare-patched.o']), `${CC} sqlite3-patched.c`),
   ]);
-  return performance.now() - t0;
+  const wall = performance.now() - t0;
+  return { wall, cpu: haveTime ? readTime(join(work, 'time-a1')).cpu + readTime(join(work, 'time-a2')).cpu : NaN };
 }
 
 const report = join(work, 'report.json');
-const rssFile = join(work, 'rss');
+const rssFile = join(work, 'time-b');
 async function toolCompare() {
   const args = [CLI, 'compare', 'sqlite3.c', 'sqlite3-patched.c', '--format', 'json', '--cc', CC, '-o', report];
   const t0 = performance.now();
-  if (haveTime) await run('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...args], 'stackonly compare');
-  else await run(process.execPath, args, 'stackonly compare');
-  return performance.now() - t0;
+  const nodeRss = join(work, 'rss-node');
+  await run(...timed(rssFile, process.execPath, ['--import', join(SCRIPTS, '_rss-hook.mjs'), ...args]), 'stackonly compare', { STACKONLY_RSS_FILE: nodeRss });
+  const wall = performance.now() - t0;
+  const self = JSON.parse(readFileSync(nodeRss, 'utf8'));
+  return { wall, cpu: haveTime ? readTime(rssFile).cpu : NaN, rss: self.rss, selfCpu: self.cpu };
 }
 
 const bare = [];
 const tool = [];
+const bareCpu = [];
+const toolCpu = [];
 const rss = [];
+const selfCpu = [];
+const cpuNote = (c) => (Number.isNaN(c) ? '' : `  (CPU ${sec(c)})`);
 console.log(`sqlite3.c: ${(text.length / 1e6).toFixed(1)} MB, changed: ${CHANGED}; ${ROUNDS} round(s), order alternating; ${CC} ${FLAGS.join(' ')}\n`);
 console.log(`at start: ${loadLine()}`);
 for (let i = 0; i < ROUNDS; i++) {
   const order = i % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
   for (const which of order) {
     if (which === 'a') {
-      const t = await bareCompiles();
-      bare.push(t);
-      console.log(`round ${i + 1}: (a) two bare compiles, concurrent: ${sec(t)}`);
+      const r = await bareCompiles();
+      bare.push(r.wall);
+      bareCpu.push(r.cpu);
+      console.log(`round ${i + 1}: (a) two bare compiles, concurrent: ${sec(r.wall)}${cpuNote(r.cpu)}`);
     } else {
-      const t = await toolCompare();
-      tool.push(t);
-      if (haveTime) rss.push(Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) * 1024);
-      console.log(`round ${i + 1}: (b) stackonly compare:             ${sec(t)}`);
+      const r = await toolCompare();
+      tool.push(r.wall);
+      toolCpu.push(r.cpu);
+      rss.push(r.rss);
+      selfCpu.push(r.selfCpu);
+      console.log(`round ${i + 1}: (b) stackonly compare:             ${sec(r.wall)}${cpuNote(r.cpu)}, of which node itself ${sec(r.selfCpu)}`);
     }
   }
 }
-
 console.log(`at end:   ${loadLine()}`);
 
 // ---- the report ----
@@ -135,13 +152,23 @@ const a = median(bare);
 const b = median(tool);
 const overhead = ((b - a) / a) * 100;
 console.log('');
-console.log(table([
+const rows = [
   ['', `median of ${ROUNDS}`, 'min', 'max'],
-  ['(a) 2 x gcc, concurrent', sec(a), sec(Math.min(...bare)), sec(Math.max(...bare))],
-  ['(b) stackonly compare', sec(b), sec(Math.min(...tool)), sec(Math.max(...tool))],
-], ['l', 'r', 'r', 'r']));
-console.log(`\noverhead (b - a) / a: ${overhead.toFixed(1)}%  (goal: under 10%) -> ${overhead < 10 ? 'met' : 'NOT met'}`);
-if (rss.length) console.log(`stackonly peak RSS (node process, gcc children not included): ${(Math.max(...rss) / 1048576).toFixed(0)} MiB`);
+  ['(a) 2 x gcc, concurrent: wall', sec(a), sec(Math.min(...bare)), sec(Math.max(...bare))],
+  ['(b) stackonly compare: wall', sec(b), sec(Math.min(...tool)), sec(Math.max(...tool))],
+];
+if (haveTime) {
+  rows.push(['(a) CPU, both gcc', sec(median(bareCpu)), sec(Math.min(...bareCpu)), sec(Math.max(...bareCpu))]);
+  rows.push(['(b) CPU, node + its gcc', sec(median(toolCpu)), sec(Math.min(...toolCpu)), sec(Math.max(...toolCpu))]);
+}
+console.log(table(rows, ['l', 'r', 'r', 'r']));
+console.log(`\noverhead (b - a) / a, wall time: ${overhead.toFixed(1)}%  (goal: under 10%) -> ${overhead < 10 ? 'met' : 'NOT met'}`);
+if (haveTime) {
+  const cpuOverhead = ((median(toolCpu) - median(bareCpu)) / median(bareCpu)) * 100;
+  console.log(`overhead (b - a) / a, CPU time:  ${cpuOverhead.toFixed(1)}%  (less sensitive to other load on the machine)`);
+  console.log(`CPU of the node process itself over both gcc: ${((median(selfCpu) / median(bareCpu)) * 100).toFixed(1)}%  (${sec(median(selfCpu))} / ${sec(median(bareCpu))}: the tool's own work, whatever the load)`);
+} else console.log(`CPU of the node process itself: ${sec(median(selfCpu))} (median)`);
+console.log(`stackonly peak RSS (the node process alone, its gcc children not included): ${(Math.max(...rss) / 1048576).toFixed(0)} MiB`);
 console.log(`report: ${fns.length} function(s): ${named.join(', ') || 'none'}; stack_only enable ${json.stack_only?.enable?.length ?? '?'}, disable ${json.stack_only?.disable?.length ?? '?'}; ${json.warnings?.length ?? 0} warning(s), ${json.renames?.length ?? 0} rename(s)`);
 console.log(`report names exactly ${CHANGED}: ${exact ? 'yes' : 'NO'}`);
 if (!exact) {

@@ -77,8 +77,15 @@ describe('tree mode', () => {
         only_in_original: ['gone.o'],
         only_in_patched: ['new/arrived.o'],
       });
-      expect(report.objects.map((o: { path: string }) => o.path)).toEqual(['drivers/changed.o', 'mod/drv.ko']);
-      expect(report.objects[1].object_name).toBe('drv_core');
+      // One report per compared pair, each saying how it came out.
+      expect(report.objects.map((o: { path: string; status: string }) => `${o.path}:${o.status}`)).toEqual([
+        'drivers/changed.o:changed',
+        'lib/noise.o:unchanged',
+        'lib/same.o:identical',
+        'mod/drv.ko:changed',
+      ]);
+      expect(report.objects[3].object_name).toBe('drv_core');
+      for (const o of report.objects.filter((o: { status: string }) => o.status !== 'changed')) expect(o.functions).toEqual([]);
       expect(report.functions.map((f: { object: string; name: string }) => `${f.object}:${f.name}`)).toEqual(['drivers/changed.o:child_func', 'mod/drv.ko:open_buf']);
       expect(report.stack_only.enable.map((e: { object: string; name: string }) => `${e.object}:${e.name}`)).toEqual([
         'drivers/changed.o:child_func.cold',

@@ -91,6 +91,7 @@ export function renderTreeText(report: TreeReport): string {
     `only in the patched: ${s.only_in_patched.length}${s.only_in_patched.length ? ` (${s.only_in_patched.join(', ')})` : ''}`,
   ];
   for (const object of report.objects) {
+    if (object.status !== 'changed') continue;
     lines.push('', `== ${object.path}${object.object_name ? ` (module ${object.object_name})` : ''}`);
     lines.push(...renderCompareText(object).split('\n').slice(2, -1));
   }

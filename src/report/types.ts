@@ -101,5 +101,12 @@ export interface TreeReport extends Omit<CompareReport, 'functions' | 'stack_onl
   stack_only: { enable: (StackOnlyEntryJson & { object: string })[]; disable: (StackOnlyEntryJson & { object: string })[] };
   renames: { original: string; patched: string; by: string; object: string }[];
   line_shifts: { name: string; shift: number; object: string }[];
-  objects: (CompareReport & { path: string; object_name?: string })[];
+  /** One report per compared pair; `status` says whether it was byte-identical, unchanged or changed. */
+  objects: TreeObjectReport[];
+}
+
+export interface TreeObjectReport extends CompareReport {
+  path: string;
+  status: 'identical' | 'unchanged' | 'changed';
+  object_name?: string;
 }

@@ -83,7 +83,22 @@ function buildTreeReport(
 ): TreeReport {
   const count = (status: ObjectPairResult['status']) => results.filter((r) => r.status === status).length;
   const changed = results.filter((r) => r.status === 'changed' && r.report);
-  const objects = changed.map((r) => ({ path: r.path, ...(r.moduleName ? { object_name: r.moduleName } : {}), ...r.report! }));
+  // One report per compared pair (design.md §7); pairs proven unchanged without a full
+  // comparison get the empty report they would have had.
+  const empty = (r: ObjectPairResult): CompareReport => ({
+    schema_version: 1,
+    arch: changed[0]?.report?.arch ?? 'x86_64',
+    original: `${originalDir}/${r.path}`,
+    patched: `${patchedDir}/${r.path}`,
+    functions: [],
+    stack_only: { enable: [], disable: [] },
+    renames: [],
+    line_shifts: [],
+    warnings: [],
+  });
+  const objects = results
+    .filter((r) => r.status !== 'error')
+    .map((r) => ({ path: r.path, status: r.status as 'identical' | 'unchanged' | 'changed', ...(r.moduleName ? { object_name: r.moduleName } : {}), ...(r.report ?? empty(r)) }));
   const tag = <T extends object>(path: string, items: T[]) => items.map((item) => ({ ...item, object: path }));
   const errors = results.filter((r) => r.status === 'error').map((r) => r.error!);
   return {
@@ -108,6 +123,6 @@ function buildTreeReport(
     renames: objects.flatMap((o) => tag(o.path, o.renames)),
     line_shifts: objects.flatMap((o) => tag(o.path, o.line_shifts)),
     warnings: [...errors, ...objects.flatMap((o) => o.warnings.map((w) => `${o.path}: ${w}`))],
-    objects: objects as (CompareReport & { path: string; object_name?: string })[],
+    objects,
   };
 }
