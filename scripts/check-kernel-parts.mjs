@@ -267,11 +267,10 @@ if (!ext4) {
     jumps.push({ from: { shndx: section, offset: insn.addr }, to, how: 'relocation' });
   }
   finish();
-  const allJumps = jumps;
 
   const coldSyms = funcs.filter((f) => COLD.test(f.name));
   const jumpersOf = new Map(coldSyms.map((c) => [c, new Map()]));
-  for (const j of allJumps) {
+  for (const j of jumps) {
     const target = covering(j.to.shndx, j.to.offset);
     if (!target || !jumpersOf.has(target)) continue;
     const source = covering(j.from.shndx, j.from.offset);

@@ -123,6 +123,8 @@ function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>): {
   for (const [fn, d] of differences) {
     if (!d.lineShifts) continue;
     const isLine = (arg: { shift: number; parameter: string }) =>
+      // A __bug_table entry's line field is a line number by its layout: no inference needed.
+      arg.parameter.endsWith('#line') ||
       (functionsPerShift.get(arg.shift)?.size ?? 0) >= 2 ||
       (functionsPerParameter.get(arg.parameter)?.size ?? 0) >= 2 ||
       KNOWN_LINE_CALLEES.has(arg.parameter.split('#')[0]);

@@ -199,6 +199,7 @@ export function buildModel(object: ElfObject): ObjectModel {
     }
   }
   for (const t of jumpTableTransfers(object, functions, resolve, locate, backend)) raw.push(t);
+  for (const t of staticBranchTransfers(object, resolve)) raw.push(t);
 
   findParts({ functions, byName, raw, warnings, object });
 
@@ -227,6 +228,28 @@ export function buildModel(object: ElfObject): ObjectModel {
   }
 
   return { object, backend, functions, byName, byKey, code, warnings, resolve };
+}
+
+/**
+ * Static branches: objtool turns a `jmp` to a static key's target into a NOP and leaves the
+ * destination only in the __jump_table entry {code, target, key}. Where the target lies in
+ * another function (a cold part, typically), the entry is the jump.
+ */
+function staticBranchTransfers(object: ElfObject, resolve: ObjectModel['resolve']) {
+  const out: { from: FunctionInfo; kind: 'jump'; location: Location; at: number; via: 'jump-table' }[] = [];
+  const section = object.sections.find((s) => s.name === '__jump_table');
+  if (!section || section.size % 16 !== 0) return out;
+  const table = object.relocationTable(section.index);
+  for (let r = 0; r + 1 < table.count; r++) {
+    const at = table.offset[r];
+    if (at % 16 !== 0 || table.offset[r + 1] !== at + 4) continue;
+    // PC-relative data fields are `label - .`: the field plus its value is symbol + addend.
+    const site = resolve({ kind: 'symbol', symbol: table.symbol[r], addend: table.addend[r] });
+    const target = resolve({ kind: 'symbol', symbol: table.symbol[r + 1], addend: table.addend[r + 1] });
+    if (site.kind !== 'function' || target.kind !== 'function' || target.fn === site.fn) continue;
+    out.push({ from: site.fn, kind: 'jump', location: target, at: site.offset, via: 'jump-table' });
+  }
+  return out;
 }
 
 const RETPOLINE_THUNK = /^__x86_indirect_(?:call_|jump_)?thunk_/;

@@ -99,7 +99,7 @@ export const x86_64Backend: ArchBackend = {
       let pc = rangeStart;
       // Relocations that fall before this range (inside bytes we could not decode) still
       // count, as plain address references.
-      while (r < relocationCount && table.offset[r] < rangeStart) references.push(addressReference(table, r++));
+      while (r < relocationCount && table.offset[r] < rangeStart) pushAddressReference(references, table, r++);
       while (pc < rangeEnd) {
         if (!decodeInto(code, pc, code.length, insn)) {
           // Data or an opcode the decoder does not know: resynchronise at the next symbol.
@@ -114,6 +114,12 @@ export const x86_64Backend: ArchBackend = {
         while (r < relocationCount && table.offset[r] < end) {
           const fieldOffset = table.offset[r];
           const type = table.type[r];
+          // R_X86_64_NONE patches nothing: objtool leaves one where it turned a static
+          // branch's jmp into a NOP (the destination lives on in __jump_table).
+          if (type === 0) {
+            r++;
+            continue;
+          }
           const info = relocationInfo(type);
           const distanceToEnd = end - fieldOffset;
           const addend = table.addend[r] + (info.pcRelative ? distanceToEnd : 0);
@@ -163,9 +169,9 @@ export const x86_64Backend: ArchBackend = {
         pc = end;
       }
       // Skip relocations inside an undecodable tail, as address references.
-      while (r < relocationCount && table.offset[r] < rangeEnd) references.push(addressReference(table, r++));
+      while (r < relocationCount && table.offset[r] < rangeEnd) pushAddressReference(references, table, r++);
     }
-    while (r < relocationCount) references.push(addressReference(table, r++));
+    while (r < relocationCount) pushAddressReference(references, table, r++);
     references.sort((a, b) => a.fieldOffset - b.fieldOffset);
     return { instructionCount, references, undecodable };
   },
@@ -192,9 +198,10 @@ function lineArgument(code: Uint8Array, at: number, length: number): { register:
   return { register, value };
 }
 
-function addressReference(table: RelocationTable, r: number): CodeReference {
+function pushAddressReference(references: CodeReference[], table: RelocationTable, r: number): void {
+  if (table.type[r] === 0) return;
   const info = relocationInfo(table.type[r]);
-  return {
+  references.push({
     insnOffset: table.offset[r],
     fieldOffset: table.offset[r],
     fieldSize: info.size,
@@ -204,7 +211,7 @@ function addressReference(table: RelocationTable, r: number): CodeReference {
     // usual case is that it ends the instruction.
     target: { kind: 'symbol', symbol: table.symbol[r], addend: table.addend[r] + (info.pcRelative ? info.size : 0) },
     relocationType: table.type[r],
-  };
+  });
 }
 
 function readInt32(code: Uint8Array, at: number): number {
