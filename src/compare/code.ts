@@ -23,8 +23,7 @@ class ReferenceCanon {
 
   constructor(private readonly model: ObjectModel) {}
 
-  canonical(ref: CodeReference, nameFunction: FunctionNamer): { text: string; kind: 'function' | 'string' | 'constant' | 'symbol' } {
-    const loc = this.model.resolve(ref.target);
+  canonical(loc: Location, nameFunction: FunctionNamer): { text: string; kind: 'function' | 'string' | 'constant' | 'symbol' } {
     return this.describe(loc, nameFunction, 0);
   }
 
@@ -245,7 +244,7 @@ export class CodeComparer {
     const hash = createHash('sha1');
     hash.update(maskedBytes(model, fn));
     const namer: FunctionNamer = (target) => (target === fn ? '<self>' : normalizeName(target.name));
-    for (const ref of fn.references) hash.update(`${ref.fieldOffset - fn.offset}${ref.kind}${canon.canonical(ref, namer).text}\n`);
+    fn.references.forEach((ref, i) => hash.update(`${ref.fieldOffset - fn.offset}${ref.kind}${canon.canonical(fn.targets[i], namer).text}\n`));
     print = hash.digest('hex');
     this.prints.set(fn, print);
     return print;
@@ -285,9 +284,9 @@ export class CodeComparer {
           break;
         }
         if (sameExternal(a, b, symbolsA, symbolsB)) continue;
-        if (this.surelySame(this.original.resolve(a.target), this.patched.resolve(b.target), toPatched)) continue;
-        const ca = this.originalCanon.canonical(a, nameOriginal);
-        const cb = this.patchedCanon.canonical(b, namePatched);
+        if (this.surelySame(o.targets[i], p.targets[i], toPatched)) continue;
+        const ca = this.originalCanon.canonical(o.targets[i], nameOriginal);
+        const cb = this.patchedCanon.canonical(p.targets[i], namePatched);
         if (ca.text === cb.text) continue;
         if (ca.kind === 'string' && cb.kind === 'string') reasons.add('string literal');
         else if (ca.kind === 'constant' && cb.kind === 'constant') reasons.add('constant');
@@ -299,9 +298,9 @@ export class CodeComparer {
       const args = reasons.size === 0 ? this.original.backend.lineNumberShifts(maskedDiffer[0], maskedDiffer[1]) : undefined;
       if (args) {
         const calleeAt = (offset: number) => {
-          const ref = o.references.find((r) => r.insnOffset - o.offset === offset && r.kind !== 'address');
-          if (!ref) return '';
-          const loc = this.original.resolve(ref.target);
+          const index = o.references.findIndex((r) => r.insnOffset - o.offset === offset && r.kind !== 'address');
+          if (index < 0) return '';
+          const loc = o.targets[index];
           return loc.kind === 'function' ? loc.fn.name : loc.kind === 'external' ? loc.name : '';
         };
         for (const a of args) lineShifts.push({ shift: a.shift, parameter: `${calleeAt(a.callOffset)}#${a.register}` });
@@ -316,10 +315,10 @@ export class CodeComparer {
     if (reasons.has('code')) {
       // The code moved, so references cannot be paired by position: say what the function
       // refers to that it did not before, or no longer does.
-      const count = (refs: CodeReference[], canon: ReferenceCanon, namer: FunctionNamer) => {
+      const count = (targets: Location[], canon: ReferenceCanon, namer: FunctionNamer) => {
         const counts = new Map<string, { n: number; kind: string }>();
-        for (const ref of refs) {
-          const c = canon.canonical(ref, namer);
+        for (const target of targets) {
+          const c = canon.canonical(target, namer);
           const text = c.kind === 'function' ? c.text.replace(/\+\d+$/, '') : c.text;
           const entry = counts.get(text);
           if (entry) entry.n++;
@@ -327,8 +326,8 @@ export class CodeComparer {
         }
         return counts;
       };
-      const before = count(o.references, this.originalCanon, nameOriginal);
-      const after = count(p.references, this.patchedCanon, namePatched);
+      const before = count(o.targets, this.originalCanon, nameOriginal);
+      const after = count(p.targets, this.patchedCanon, namePatched);
       const differing = new Set<string>();
       for (const [text, { n, kind }] of before) if (after.get(text)?.n !== n) differing.add(kind);
       for (const [text, { n, kind }] of after) if (before.get(text)?.n !== n) differing.add(kind);

@@ -85,6 +85,7 @@ export function buildModel(object: ElfObject): ObjectModel {
       parts: [],
       edges: [],
       references: [],
+      targets: [],
       thunks: { fentry: false, returns: 0, indirectCalls: 0, indirectJumps: 0 },
     };
     functions.push(fn);
@@ -191,8 +192,11 @@ export function buildModel(object: ElfObject): ObjectModel {
   type Raw = { from: FunctionInfo; kind: 'call' | 'jump' | 'address'; location: Location; at: number; via: Edge['via'] };
   const raw: Raw[] = [];
   for (const fn of functions) {
-    for (const ref of fn.references) {
+    fn.targets = new Array(fn.references.length);
+    for (let i = 0; i < fn.references.length; i++) {
+      const ref = fn.references[i];
       const location = resolve(ref.target);
+      fn.targets[i] = location;
       // Only transfers between functions and out of the object become edges or evidence.
       if (location.kind !== 'function' && (location.kind !== 'external' || ref.kind === 'address')) continue;
       raw.push({ from: fn, kind: ref.kind, location, at: ref.insnOffset - fn.offset, via: ref.relocationType !== undefined ? 'relocation' : 'resolved' });
@@ -289,9 +293,10 @@ function jumpTableTransfers(
   // Where code takes the address of a data section: the candidate table starts.
   const users = new Map<number, { offset: number; fn: FunctionInfo; at: number }[]>();
   for (const fn of functions) {
-    for (const ref of fn.references) {
+    for (let i = 0; i < fn.references.length; i++) {
+      const ref = fn.references[i];
       if (ref.kind !== 'address') continue;
-      const loc = resolve(ref.target);
+      const loc = fn.targets[i];
       if (loc.kind !== 'section') continue;
       const section = object.sections[loc.section];
       if (!section || section.flags & SHF_EXECINSTR) continue;

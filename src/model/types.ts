@@ -54,6 +54,8 @@ export interface FunctionInfo {
   edges: Edge[];
   /** Code references made from inside this function, ascending by field offset. */
   references: CodeReference[];
+  /** Where each of `references` lands, resolved once. */
+  targets: Location[];
   /**
    * Transfers to the kernel's helper thunks, which are not calls between functions: the
    * ftrace hook (`call __fentry__`), returns through `__x86_return_thunk`, and indirect
