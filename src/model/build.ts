@@ -154,10 +154,17 @@ export function buildModel(object: ElfObject): ObjectModel {
     return { kind: 'section', section, offset };
   };
 
+  // Calls out of the object are most references in kernel code: one location per symbol.
+  const externalEntries = new Map<number, Location>();
   const resolve = (target: CodeReference['target']): Location => {
     if (target.kind === 'section') return locate(target.section, target.offset);
     const symbol = object.symbols[target.symbol];
-    if (!symbol || symbol.shndx === SHN_UNDEF) return { kind: 'external', name: symbol?.name ?? '', offset: target.addend };
+    if (!symbol || symbol.shndx === SHN_UNDEF) {
+      if (target.addend !== 0) return { kind: 'external', name: symbol?.name ?? '', offset: target.addend };
+      let location = externalEntries.get(target.symbol);
+      if (!location) externalEntries.set(target.symbol, (location = { kind: 'external', name: symbol?.name ?? '', offset: 0 }));
+      return location;
+    }
     if (symbol.reserved) return { kind: 'absolute', name: symbol.name, offset: target.addend };
     return locate(symbol.shndx, symbol.value + target.addend);
   };
@@ -188,48 +195,50 @@ export function buildModel(object: ElfObject): ObjectModel {
     }
   }
 
-  // Raw transfers, before parts are known: kind decided after.
+  // Calls, addresses and transfers out of the object are edges at once; jumps between
+  // functions wait for the parts, which decide between a jump and a tail call.
   type Raw = { from: FunctionInfo; kind: 'call' | 'jump' | 'address'; location: Location; at: number; via: Edge['via'] };
-  const raw: Raw[] = [];
+  const jumps: Raw[] = [];
   for (const fn of functions) {
     fn.targets = new Array(fn.references.length);
     for (let i = 0; i < fn.references.length; i++) {
       const ref = fn.references[i];
       const location = resolve(ref.target);
       fn.targets[i] = location;
-      // Only transfers between functions and out of the object become edges or evidence.
-      if (location.kind !== 'function' && (location.kind !== 'external' || ref.kind === 'address')) continue;
-      raw.push({ from: fn, kind: ref.kind, location, at: ref.insnOffset - fn.offset, via: ref.relocationType !== undefined ? 'relocation' : 'resolved' });
+      const at = ref.insnOffset - fn.offset;
+      const via = ref.relocationType !== undefined ? 'relocation' : 'resolved';
+      if (location.kind === 'external') {
+        // An address can name a function or data; only the ftrace hook is known either way
+        // (position-independent code calls it through the GOT).
+        if (ref.kind === 'address') {
+          if (location.name === '__fentry__') fn.thunks.fentry = true;
+          continue;
+        }
+        if (countedAsThunk(fn, location.name, ref.kind)) continue;
+        fn.edges.push({ kind: ref.kind === 'call' ? 'call' : 'tail-call', targetName: location.name, targetOffset: location.offset, from: at, via });
+      } else if (location.kind === 'function') {
+        if (ref.kind === 'jump') jumps.push({ from: fn, kind: 'jump', location, at, via });
+        else if (location.fn !== fn || ref.kind === 'call') {
+          fn.edges.push({ kind: ref.kind, target: location.fn, targetName: location.fn.name, targetOffset: location.offset, from: at, via });
+        }
+      }
     }
   }
-  for (const t of jumpTableTransfers(object, functions, resolve, locate, backend)) raw.push(t);
-  for (const t of staticBranchTransfers(object, resolve)) raw.push(t);
+  for (const t of jumpTableTransfers(object, functions, resolve, locate, backend)) jumps.push(t);
+  for (const t of staticBranchTransfers(object, resolve)) jumps.push(t);
 
-  findParts({ functions, byName, raw, warnings, object });
+  findParts({ functions, byName, raw: jumps, warnings, object });
 
-  for (const r of raw) {
+  for (const r of jumps) {
     const from = r.from;
-    const loc = r.location;
-    if (loc.kind === 'function') {
-      const target = loc.fn;
-      if (target === from && r.kind !== 'call') continue; // branches inside one function are not edges
-      let kind: Edge['kind'] = r.kind;
-      if (r.kind === 'jump') {
-        const sameFamily = (target.parent ?? target) === (from.parent ?? from);
-        kind = loc.offset === 0 && !sameFamily && !target.parent ? 'tail-call' : 'jump';
-      }
-      from.edges.push({ kind, target, targetName: target.name, targetOffset: loc.offset, from: r.at, via: r.via });
-    } else if (loc.kind === 'external') {
-      // An address can name a function or data; only the ftrace hook is known either way
-      // (position-independent code calls it through the GOT).
-      if (r.kind === 'address') {
-        if (loc.name === '__fentry__') from.thunks.fentry = true;
-        continue;
-      }
-      if (countedAsThunk(from, loc.name, r.kind)) continue;
-      from.edges.push({ kind: r.kind === 'call' ? 'call' : 'tail-call', targetName: loc.name, targetOffset: loc.offset, from: r.at, via: r.via });
-    }
+    const loc = r.location as Extract<Location, { kind: 'function' }>;
+    const target = loc.fn;
+    if (target === from) continue; // branches inside one function are not edges
+    const sameFamily = (target.parent ?? target) === (from.parent ?? from);
+    const kind = loc.offset === 0 && !sameFamily && !target.parent ? 'tail-call' : 'jump';
+    from.edges.push({ kind, target, targetName: target.name, targetOffset: loc.offset, from: r.at, via: r.via });
   }
+  for (const fn of functions) if (fn.edges.length > 1) fn.edges.sort((a, b) => a.from - b.from);
 
   return { object, backend, functions, byName, byKey, code, warnings, resolve };
 }
