@@ -135,10 +135,16 @@ function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>): {
   return lineOnly.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+const callees = new WeakMap<FunctionInfo, Set<string>>();
+
 /** Names of external and in-object functions a function calls: a rough signature of cold code. */
 function calleeNames(fn: FunctionInfo): Set<string> {
-  const names = new Set<string>();
-  for (const edge of fn.edges) if (edge.kind === 'call' || edge.kind === 'tail-call') names.add(edge.targetName);
+  let names = callees.get(fn);
+  if (!names) {
+    names = new Set<string>();
+    for (const edge of fn.edges) if (edge.kind === 'call' || edge.kind === 'tail-call') names.add(edge.targetName);
+    callees.set(fn, names);
+  }
   return names;
 }
 
@@ -161,26 +167,15 @@ function coldMappingOf(
   if (mappings.some((m) => m.otherFamily !== undefined)) return 'reparented';
   // A part that vanished here and a part that is new in another family, calling the same
   // things: the cold code followed an inlining decision to another family.
-  const vanished = mappings.filter((m) => m.original && !m.patched);
-  const appeared = mappings.filter((m) => m.patched && !m.original);
-  for (const m of vanished) {
-    const sig = calleeNames(m.original!);
-    for (const other of patched.functions) {
-      if (!other.parent || other.parent === p || toOriginal.has(other)) continue;
-      if (similar(sig, calleeNames(other))) {
-        m.otherFamily = other.parent.name;
-        return 'reparented';
-      }
-    }
-  }
-  for (const m of appeared) {
-    const sig = calleeNames(m.patched!);
-    for (const other of original.functions) {
-      if (!other.parent || other.parent === o || toPatched.has(other)) continue;
-      if (similar(sig, calleeNames(other))) {
-        m.otherFamily = other.parent.name;
-        return 'reparented';
-      }
+  const newHome = (part: FunctionInfo, others: FunctionInfo[], family: FunctionInfo, matched: Map<FunctionInfo, FunctionInfo>) => {
+    const signature = calleeNames(part);
+    return others.find((other) => other.parent && other.parent !== family && !matched.has(other) && similar(signature, calleeNames(other)));
+  };
+  for (const m of mappings) {
+    const home = m.original && !m.patched ? newHome(m.original, patched.functions, p, toOriginal) : m.patched && !m.original ? newHome(m.patched, original.functions, o, toPatched) : undefined;
+    if (home) {
+      m.otherFamily = home.parent!.name;
+      return 'reparented';
     }
   }
   const before = o.parts.length;
