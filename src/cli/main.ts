@@ -1,20 +1,20 @@
 #!/usr/bin/env node
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { compare, inspect } from '../api.js';
+import { buildFromCompilationDatabase } from '../compile/compiledb.js';
+import { inputKind } from '../compile/inputs.js';
 import { removeAllTempDirs } from '../compile/tempdir.js';
 import { deriveReplace, readCompareReport } from '../derive/replace.js';
+import { InputError, UsageError } from '../errors.js';
 import { renderKlpFuncs, renderKlpObjects, renderReplaceKlpFuncs } from '../render/c.js';
 import { renderCompareText, renderInspectText, renderReplaceText, renderTreeText } from '../render/text.js';
-import { inputKind } from '../compile/inputs.js';
-import { compareTrees, type TreeResult } from '../tree/compare-tree.js';
-import { buildFromCompilationDatabase } from '../compile/compiledb.js';
-import { InputError, UsageError } from '../errors.js';
-import { startProgress } from './progress.js';
 import type { ReplaceReport } from '../report/types.js';
+import { compareTrees, type TreeResult } from '../tree/compare-tree.js';
 import { compareExitCode, EXIT_ERROR, EXIT_OK } from './exit-code.js';
+import { startProgress } from './progress.js';
 
-const VERSION = '0.1.0';
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function emit(text: string, output: string | undefined): void {
   if (output) {
@@ -83,33 +83,39 @@ function buildProgram(setExit: (code: number) => void): Command {
         if (original !== undefined) throw new UsageError('--source-dir takes no <original>/<patched> arguments: give the patch with --patch');
         if (opts.patch === undefined) throw new UsageError('--source-dir needs --patch');
         const progress = startProgress(opts.quiet);
-        const built = await buildFromCompilationDatabase({
-          sourceDir: opts.sourceDir,
-          patch: opts.patch,
-          compileCommands: opts.compileCommands,
-          cc: opts.cc,
-          jobs: opts.jobs,
-          signal: abort.signal,
-          onProgress: progress.update,
-        });
-        let tree;
+        let tree: TreeResult;
+        let warnings: string[];
         try {
-          tree = await compareTrees(built.originalDir, built.patchedDir, {
+          const built = await buildFromCompilationDatabase({
+            sourceDir: opts.sourceDir,
+            patch: opts.patch,
+            compileCommands: opts.compileCommands,
+            cc: opts.cc,
             jobs: opts.jobs,
             signal: abort.signal,
             onProgress: progress.update,
-            labels: { original: opts.sourceDir, patched: `${opts.sourceDir} + ${opts.patch}` },
           });
+          warnings = built.warnings;
+          try {
+            tree = await compareTrees(built.originalDir, built.patchedDir, {
+              jobs: opts.jobs,
+              signal: abort.signal,
+              onProgress: progress.update,
+              labels: { original: opts.sourceDir, patched: `${opts.sourceDir} + ${opts.patch}` },
+            });
+          } finally {
+            built.dispose();
+          }
         } finally {
           progress.stop();
-          built.dispose();
         }
-        tree.report.warnings.unshift(...built.warnings);
+        tree.report.warnings.unshift(...warnings);
         emitTree(tree, opts);
         return;
       }
       if (original === undefined) throw new UsageError('missing <original> (or --source-dir with --patch)');
       if (patched !== undefined && inputKind(original) === 'directory') {
+        if (opts.patch !== undefined) throw new UsageError('--patch does not go with two directories (use --source-dir for a source tree)');
         if (inputKind(patched) !== 'directory') throw new UsageError(`${original} is a directory but ${patched} is not: tree mode takes two directories`);
         const progress = startProgress(opts.quiet);
         let tree;
