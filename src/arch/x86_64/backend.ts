@@ -1,6 +1,6 @@
 import type { ElfObject, RelocationTable } from '../../elf/types.js';
 import { EM_X86_64 } from '../../elf/types.js';
-import type { ArchBackend, CodeReference, LineArgument, SectionCode } from '../backend.js';
+import type { ArchBackend, CodeReference, LineArgument, ReferenceTarget, SectionCode } from '../backend.js';
 import { decodeInsn, decodeInto, emptyInsn } from './decode.js';
 
 /** x86-64 relocation types (psABI), with the size of the field each one patches. */
@@ -89,6 +89,14 @@ export const x86_64Backend: ArchBackend = {
 
     let instructionCount = 0;
     const insn = emptyInsn();
+    // Calls to the same function share one target: most references in kernel code are
+    // calls to a few hundred external functions.
+    const entries = new Map<number, ReferenceTarget>();
+    const entryOf = (symbol: number): ReferenceTarget => {
+      let target = entries.get(symbol);
+      if (!target) entries.set(symbol, (target = { kind: 'symbol', symbol, addend: 0 }));
+      return target;
+    };
     const references: CodeReference[] = [];
     const undecodable: { offset: number; length: number }[] = [];
     let r = 0;
@@ -132,7 +140,7 @@ export const x86_64Backend: ArchBackend = {
             fieldSize: info.size,
             kind: isBranchField ? (insn.kind === 'call' ? 'call' : 'jump') : 'address',
             conditional: isBranchField && insn.kind === 'cond-jump',
-            target: { kind: 'symbol', symbol: table.symbol[r], addend },
+            target: addend === 0 ? entryOf(table.symbol[r]) : { kind: 'symbol', symbol: table.symbol[r], addend },
             relocationType: type,
           });
           r++;
