@@ -14,7 +14,7 @@ import {
   type ElfSymbol,
 } from '../elf/types.js';
 import { findParts } from './parts.js';
-import type { Edge, FunctionInfo, Location, ObjectModel } from './types.js';
+import type { Edge, FunctionInfo, Location, ObjectModel, PartEvidence } from './types.js';
 
 
 /** Sorted, sized symbols of one section, for "which symbol covers this offset". */
@@ -69,25 +69,7 @@ export function buildModel(object: ElfObject): ObjectModel {
       existing.aliases.push(symbol.name);
       continue;
     }
-    const fn: FunctionInfo = {
-      id: functions.length,
-      name: symbol.name,
-      sympos: 0,
-      key: symbol.name,
-      symbol,
-      section: symbol.shndx,
-      sectionName: object.sections[symbol.shndx].name,
-      offset: symbol.value,
-      size: symbol.size,
-      global: symbol.bind !== STB_LOCAL,
-      aliases: [],
-      partEvidence: [],
-      parts: [],
-      edges: [],
-      references: [],
-      targets: [],
-      thunks: { fentry: false, returns: 0, indirectCalls: 0, indirectJumps: 0 },
-    };
+    const fn = new FunctionRecord(functions.length, symbol, object.sections[symbol.shndx].name);
     functions.push(fn);
     byPlace.set(place, fn);
   }
@@ -195,52 +177,107 @@ export function buildModel(object: ElfObject): ObjectModel {
     }
   }
 
-  // Calls, addresses and transfers out of the object are edges at once; jumps between
-  // functions wait for the parts, which decide between a jump and a tail call.
-  type Raw = { from: FunctionInfo; kind: 'call' | 'jump' | 'address'; location: Location; at: number; via: Edge['via'] };
-  const jumps: Raw[] = [];
-  for (const fn of functions) {
+  // Jumps between functions are evidence for parts, so they are found now; the other edges
+  // are made when someone asks (tree mode only asks for the changed functions' edges).
+  const jumps: Transfer[] = [];
+  for (const fn of functions as FunctionRecord[]) {
     fn.targets = new Array(fn.references.length);
     for (let i = 0; i < fn.references.length; i++) {
       const ref = fn.references[i];
       const location = resolve(ref.target);
       fn.targets[i] = location;
-      const at = ref.insnOffset - fn.offset;
+      if (ref.kind === 'jump' && location.kind === 'function' && location.fn !== fn) {
+        const transfer: Transfer = { from: fn, kind: 'jump', location, at: ref.insnOffset - fn.offset, via: ref.relocationType !== undefined ? 'relocation' : 'resolved' };
+        jumps.push(transfer);
+        fn.jumpsOut.push(transfer);
+      }
+    }
+  }
+  for (const t of [...jumpTableTransfers(object, functions, resolve, locate, backend), ...staticBranchTransfers(object, resolve)]) {
+    jumps.push(t);
+    (t.from as FunctionRecord).jumpsOut.push(t);
+  }
+
+  findParts({ functions, byName, raw: jumps, warnings, object });
+
+  return { object, backend, functions, byName, byKey, code, warnings, resolve };
+}
+
+type Transfer = { from: FunctionInfo; kind: 'jump'; location: Location; at: number; via: Edge['via'] };
+
+/** A function of the model; its edges and thunk counts are worked out on first use. */
+class FunctionRecord implements FunctionInfo {
+  sympos = 0;
+  key: string;
+  readonly name: string;
+  readonly section: number;
+  readonly offset: number;
+  readonly size: number;
+  readonly global: boolean;
+  aliases: string[] = [];
+  parent?: FunctionInfo;
+  partEvidence: PartEvidence[] = [];
+  parts: FunctionInfo[] = [];
+  references: CodeReference[] = [];
+  targets: Location[] = [];
+  /** Jumps into other functions, found eagerly: they are evidence for parts. */
+  jumpsOut: Transfer[] = [];
+  private derived?: { edges: Edge[]; thunks: FunctionInfo['thunks'] };
+
+  constructor(
+    readonly id: number,
+    readonly symbol: ElfSymbol,
+    readonly sectionName: string,
+  ) {
+    this.name = symbol.name;
+    this.key = symbol.name;
+    this.section = symbol.shndx;
+    this.offset = symbol.value;
+    this.size = symbol.size;
+    this.global = symbol.bind !== STB_LOCAL;
+  }
+
+  get edges(): Edge[] {
+    return (this.derived ??= this.derive()).edges;
+  }
+
+  get thunks(): FunctionInfo['thunks'] {
+    return (this.derived ??= this.derive()).thunks;
+  }
+
+  /** Needs the parts of the whole object: call only after findParts. */
+  private derive(): { edges: Edge[]; thunks: FunctionInfo['thunks'] } {
+    const edges: Edge[] = [];
+    const thunks = { fentry: false, returns: 0, indirectCalls: 0, indirectJumps: 0 };
+    for (let i = 0; i < this.references.length; i++) {
+      const ref = this.references[i];
+      const location = this.targets[i];
+      const at = ref.insnOffset - this.offset;
       const via = ref.relocationType !== undefined ? 'relocation' : 'resolved';
       if (location.kind === 'external') {
         // An address can name a function or data; only the ftrace hook is known either way
         // (position-independent code calls it through the GOT).
         if (ref.kind === 'address') {
-          if (location.name === '__fentry__') fn.thunks.fentry = true;
+          if (location.name === '__fentry__') thunks.fentry = true;
           continue;
         }
-        if (countedAsThunk(fn, location.name, ref.kind)) continue;
-        fn.edges.push({ kind: ref.kind === 'call' ? 'call' : 'tail-call', targetName: location.name, targetOffset: location.offset, from: at, via });
-      } else if (location.kind === 'function') {
-        if (ref.kind === 'jump') jumps.push({ from: fn, kind: 'jump', location, at, via });
-        else if (location.fn !== fn || ref.kind === 'call') {
-          fn.edges.push({ kind: ref.kind, target: location.fn, targetName: location.fn.name, targetOffset: location.offset, from: at, via });
-        }
+        if (countedAsThunk(thunks, location.name, ref.kind)) continue;
+        edges.push({ kind: ref.kind === 'call' ? 'call' : 'tail-call', targetName: location.name, targetOffset: location.offset, from: at, via });
+      } else if (location.kind === 'function' && ref.kind !== 'jump' && (location.fn !== this || ref.kind === 'call')) {
+        edges.push({ kind: ref.kind, target: location.fn, targetName: location.fn.name, targetOffset: location.offset, from: at, via });
       }
     }
+    for (const t of this.jumpsOut) {
+      const loc = t.location as Extract<Location, { kind: 'function' }>;
+      const target = loc.fn;
+      if (target === this) continue;
+      const sameFamily = (target.parent ?? target) === (this.parent ?? this);
+      const kind = loc.offset === 0 && !sameFamily && !target.parent ? 'tail-call' : 'jump';
+      edges.push({ kind, target, targetName: target.name, targetOffset: loc.offset, from: t.at, via: t.via });
+    }
+    if (edges.length > 1) edges.sort((a, b) => a.from - b.from);
+    return { edges, thunks };
   }
-  for (const t of jumpTableTransfers(object, functions, resolve, locate, backend)) jumps.push(t);
-  for (const t of staticBranchTransfers(object, resolve)) jumps.push(t);
-
-  findParts({ functions, byName, raw: jumps, warnings, object });
-
-  for (const r of jumps) {
-    const from = r.from;
-    const loc = r.location as Extract<Location, { kind: 'function' }>;
-    const target = loc.fn;
-    if (target === from) continue; // branches inside one function are not edges
-    const sameFamily = (target.parent ?? target) === (from.parent ?? from);
-    const kind = loc.offset === 0 && !sameFamily && !target.parent ? 'tail-call' : 'jump';
-    from.edges.push({ kind, target, targetName: target.name, targetOffset: loc.offset, from: r.at, via: r.via });
-  }
-  for (const fn of functions) if (fn.edges.length > 1) fn.edges.sort((a, b) => a.from - b.from);
-
-  return { object, backend, functions, byName, byKey, code, warnings, resolve };
 }
 
 /**
@@ -268,18 +305,18 @@ function staticBranchTransfers(object: ElfObject, resolve: ObjectModel['resolve'
 const RETPOLINE_THUNK = /^__x86_indirect_(?:call_|jump_)?thunk_/;
 
 /** Records a transfer to one of the kernel's thunks; true when it was one (and is no edge). */
-function countedAsThunk(fn: FunctionInfo, name: string, kind: 'call' | 'jump'): boolean {
+function countedAsThunk(thunks: FunctionInfo['thunks'], name: string, kind: 'call' | 'jump'): boolean {
   if (name === '__fentry__' || name === '__mcount' || name === 'mcount') {
-    fn.thunks.fentry = true;
+    thunks.fentry = true;
     return true;
   }
   if (name === '__x86_return_thunk') {
-    fn.thunks.returns++;
+    thunks.returns++;
     return true;
   }
   if (RETPOLINE_THUNK.test(name)) {
-    if (kind === 'call') fn.thunks.indirectCalls++;
-    else fn.thunks.indirectJumps++;
+    if (kind === 'call') thunks.indirectCalls++;
+    else thunks.indirectJumps++;
     return true;
   }
   return false;
