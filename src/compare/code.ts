@@ -80,21 +80,20 @@ class ReferenceCanon {
 
   /** The next offset after `offset` in a data section where a symbol starts or code points. */
   private nextAnchor(section: number, offset: number): number {
-    let list = this.anchors.get(section);
-    if (!list) {
-      const set = new Set<number>();
-      for (const symbol of this.model.object.symbols) {
-        if (symbol.shndx === section && symbol.type !== STT_SECTION) set.add(symbol.value);
-      }
-      for (const code of this.model.code.values()) {
-        for (const ref of code.references) {
-          const loc = this.model.resolve(ref.target);
-          if (loc.kind === 'section' && loc.section === section) set.add(loc.offset);
-        }
-      }
-      list = [...set].sort((a, b) => a - b);
-      this.anchors.set(section, list);
+    if (this.anchors.size === 0) {
+      // Every section's anchors in one pass over the symbols and the resolved references.
+      const sets = new Map<number, Set<number>>();
+      const add = (s: number, offset: number) => {
+        let set = sets.get(s);
+        if (!set) sets.set(s, (set = new Set()));
+        set.add(offset);
+      };
+      for (const symbol of this.model.object.symbols) if (symbol.type !== STT_SECTION && symbol.shndx !== SHN_UNDEF && !symbol.reserved) add(symbol.shndx, symbol.value);
+      for (const fn of this.model.functions) for (const loc of fn.targets) if (loc.kind === 'section') add(loc.section, loc.offset);
+      for (const [s, set] of sets) this.anchors.set(s, [...set].sort((a, b) => a - b));
+      if (this.anchors.size === 0) this.anchors.set(-1, []);
     }
+    const list = this.anchors.get(section) ?? [];
     let lo = 0;
     let hi = list.length;
     while (lo < hi) {
@@ -140,6 +139,13 @@ export function maskedBytes(model: ObjectModel, fn: FunctionInfo): Uint8Array {
     bytes.fill(0, Math.max(0, from), Math.min(bytes.length, from + ref.fieldSize));
   }
   return bytes;
+}
+
+/** Byte-for-byte equality of two ranges, without making views of them. */
+function sameRange(a: Uint8Array, from: number, b: Uint8Array, at: number, length: number): boolean {
+  if (from + length > a.length || at + length > b.length) return false;
+  for (let i = 0; i < length; i++) if (a[from + i] !== b[at + i]) return false;
+  return true;
 }
 
 /** The common case, settled without canonical forms: the same undefined symbol and addend. */
@@ -208,8 +214,9 @@ export class CodeComparer {
     if (a.length === 0 && b.length === 0) return [];
     if (a.length !== b.length) return 'changed';
     const bySite = (x: SpecialEntry, y: SpecialEntry) => (x.table.name < y.table.name ? -1 : x.table.name > y.table.name ? 1 : x.site - y.site);
-    const sa = [...a].sort(bySite);
-    const sb = [...b].sort(bySite);
+    const inOrder = (list: SpecialEntry[]) => list.every((e, i) => i === 0 || bySite(list[i - 1], e) <= 0);
+    const sa = inOrder(a) ? a : [...a].sort(bySite);
+    const sb = inOrder(b) ? b : [...b].sort(bySite);
     const shifts: { shift: number; parameter: string }[] = [];
     for (let i = 0; i < sa.length; i++) {
       const x = sa[i];
@@ -260,9 +267,7 @@ export class CodeComparer {
     let maskedDiffer: [Uint8Array, Uint8Array] | undefined;
     if (o.size !== p.size || o.references.length !== p.references.length) reasons.add('code');
     else {
-      const oData = this.original.object.sectionData(o.section).subarray(o.offset, o.offset + o.size);
-      const pData = this.patched.object.sectionData(p.section).subarray(p.offset, p.offset + p.size);
-      if (!Buffer.from(oData.buffer, oData.byteOffset, oData.length).equals(Buffer.from(pData.buffer, pData.byteOffset, pData.length))) {
+      if (!sameRange(this.original.object.sectionData(o.section), o.offset, this.patched.object.sectionData(p.section), p.offset, o.size)) {
         const a = maskedBytes(this.original, o);
         const b = maskedBytes(this.patched, p);
         if (!Buffer.from(a).equals(Buffer.from(b))) maskedDiffer = [a, b];

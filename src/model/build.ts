@@ -128,9 +128,16 @@ export function buildModel(object: ElfObject): ObjectModel {
     return dataIndex.get(section)?.covering(offset);
   };
 
+  // Calls to a function's entry are the common case: one location per function for them.
+  const entries = new Map<FunctionInfo, Location>();
   const locate = (section: number, offset: number): Location => {
     const fn = functionIndex.get(section)?.covering(offset);
-    if (fn) return { kind: 'function', fn, offset: offset - fn.offset };
+    if (fn) {
+      if (offset !== fn.offset) return { kind: 'function', fn, offset: offset - fn.offset };
+      let location = entries.get(fn);
+      if (!location) entries.set(fn, (location = { kind: 'function', fn, offset: 0 }));
+      return location;
+    }
     const data = dataSymbolCovering(section, offset);
     if (data) return { kind: 'section', section, offset, symbol: data.symbol, symbolOffset: offset - data.offset };
     return { kind: 'section', section, offset };
