@@ -130,6 +130,7 @@ export function buildModel(object: ElfObject): ObjectModel {
 
   // Calls to a function's entry are the common case: one location per function for them.
   const entries = new Map<FunctionInfo, Location>();
+  const places = new Map<number, Location>();
   const locate = (section: number, offset: number): Location => {
     const fn = functionIndex.get(section)?.covering(offset);
     if (fn) {
@@ -138,9 +139,15 @@ export function buildModel(object: ElfObject): ObjectModel {
       if (!location) entries.set(fn, (location = { kind: 'function', fn, offset: 0 }));
       return location;
     }
-    const data = dataSymbolCovering(section, offset);
-    if (data) return { kind: 'section', section, offset, symbol: data.symbol, symbolOffset: offset - data.offset };
-    return { kind: 'section', section, offset };
+    // Data is referenced again and again (strings, globals): one location per place.
+    const key = section * 0x1_0000_0000 + offset;
+    let location = places.get(key);
+    if (!location) {
+      const data = dataSymbolCovering(section, offset);
+      location = data ? { kind: 'section', section, offset, symbol: data.symbol, symbolOffset: offset - data.offset } : { kind: 'section', section, offset };
+      places.set(key, location);
+    }
+    return location;
   };
 
   // Calls out of the object are most references in kernel code: one location per symbol.
