@@ -16,7 +16,6 @@ import {
 import { findParts } from './parts.js';
 import type { Edge, FunctionInfo, Location, ObjectModel, PartEvidence } from './types.js';
 
-
 /** Sorted, sized symbols of one section, for "which symbol covers this offset". */
 class CoverIndex<T extends { offset: number; size: number }> {
   private readonly items: T[];
@@ -207,7 +206,7 @@ export function buildModel(object: ElfObject): ObjectModel {
       }
     }
   }
-  for (const t of [...jumpTableTransfers(object, functions, resolve, locate, backend), ...staticBranchTransfers(object, resolve)]) {
+  for (const t of [...jumpTableTransfers(object, functions, locate, backend), ...staticBranchTransfers(object, resolve)]) {
     jumps.push(t);
     (t.from as FunctionRecord).jumpsOut.push(t);
   }
@@ -300,7 +299,7 @@ class FunctionRecord implements FunctionInfo {
  * another function (a cold part, typically), the entry is the jump.
  */
 function staticBranchTransfers(object: ElfObject, resolve: ObjectModel['resolve']) {
-  const out: { from: FunctionInfo; kind: 'jump'; location: Location; at: number; via: 'jump-table' }[] = [];
+  const out: Transfer[] = [];
   const section = object.sections.find((s) => s.name === '__jump_table');
   if (!section || section.size % 16 !== 0) return out;
   const table = object.relocationTable(section.index);
@@ -344,12 +343,10 @@ function countedAsThunk(thunks: FunctionInfo['thunks'], name: string, kind: 'cal
 function jumpTableTransfers(
   object: ElfObject,
   functions: FunctionInfo[],
-  resolve: ObjectModel['resolve'],
   locate: (section: number, offset: number) => Location,
   backend: ObjectModel['backend'],
 ) {
-  type Raw = { from: FunctionInfo; kind: 'jump'; location: Location; at: number; via: 'jump-table' };
-  const out: Raw[] = [];
+  const out: Transfer[] = [];
   // Where code takes the address of a data section: the candidate table starts.
   const users = new Map<number, { offset: number; fn: FunctionInfo; at: number }[]>();
   for (const fn of functions) {
