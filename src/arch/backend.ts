@@ -46,13 +46,158 @@ export interface CodeReference {
   relocationType?: number;
 }
 
+/** Codes of `TransferKind` in the `kind` column of `SectionCode`. */
+export const TRANSFER_KINDS: readonly TransferKind[] = ['call', 'jump', 'address'];
+export const KIND_CALL = 0;
+export const KIND_JUMP = 1;
+export const KIND_ADDRESS = 2;
+
+/**
+ * The references of one executable section, ascending by field offset, in columns: kernel
+ * objects have hundreds of thousands of them, and one object each would cost more to make
+ * and collect than the decoding that finds them.
+ */
 export interface SectionCode {
+  readonly section: number;
   /** How many instructions were decoded. */
-  instructionCount: number;
-  /** Every reference, ascending by field offset. */
-  references: CodeReference[];
+  readonly instructionCount: number;
+  /** How many references; every column has this many entries. */
+  readonly count: number;
+  readonly insnOffset: Uint32Array;
+  readonly fieldOffset: Uint32Array;
+  readonly fieldSize: Uint8Array;
+  /** KIND_CALL, KIND_JUMP or KIND_ADDRESS. */
+  readonly kind: Uint8Array;
+  /** 1 for a conditional jump. */
+  readonly conditional: Uint8Array;
+  /**
+   * The relocation's symbol, or -1 for a field the assembler resolved: its target is then
+   * `value` as an offset in this same section.
+   */
+  readonly symbol: Int32Array;
+  /** With a symbol: the addend, corrected as `CodeReference.target` says; else the section offset. */
+  readonly value: Float64Array;
+  /** The relocation type, or -1 for a field the assembler resolved. */
+  readonly relocationType: Int32Array;
   /** Byte ranges that the decoder could not decode (data in code, or unknown opcodes). */
-  undecodable: { offset: number; length: number }[];
+  readonly undecodable: { offset: number; length: number }[];
+  /** Reference `i` as an object, for readers that want one (tests, tools); the model uses the columns. */
+  reference(i: number): CodeReference;
+}
+
+/** Collects a section's references into columns; backends push in any order. */
+export class SectionCodeBuilder {
+  private n = 0;
+  private insnOffset: Uint32Array;
+  private fieldOffset: Uint32Array;
+  private fieldSize: Uint8Array;
+  private kind: Uint8Array;
+  private conditional: Uint8Array;
+  private symbol: Int32Array;
+  private value: Float64Array;
+  private relocationType: Int32Array;
+  readonly undecodable: { offset: number; length: number }[] = [];
+  instructionCount = 0;
+
+  constructor(
+    readonly section: number,
+    expected: number,
+  ) {
+    const capacity = Math.max(16, expected);
+    this.insnOffset = new Uint32Array(capacity);
+    this.fieldOffset = new Uint32Array(capacity);
+    this.fieldSize = new Uint8Array(capacity);
+    this.kind = new Uint8Array(capacity);
+    this.conditional = new Uint8Array(capacity);
+    this.symbol = new Int32Array(capacity);
+    this.value = new Float64Array(capacity);
+    this.relocationType = new Int32Array(capacity);
+  }
+
+  push(insnOffset: number, fieldOffset: number, fieldSize: number, kind: number, conditional: boolean, symbol: number, value: number, relocationType: number): void {
+    if (this.n === this.insnOffset.length) this.grow();
+    const i = this.n++;
+    this.insnOffset[i] = insnOffset;
+    this.fieldOffset[i] = fieldOffset;
+    this.fieldSize[i] = fieldSize;
+    this.kind[i] = kind;
+    this.conditional[i] = conditional ? 1 : 0;
+    this.symbol[i] = symbol;
+    this.value[i] = value;
+    this.relocationType[i] = relocationType;
+  }
+
+  private grow(): void {
+    const size = this.insnOffset.length * 2;
+    const bigger = <T extends Uint32Array | Uint8Array | Int32Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(size);
+      b.set(a);
+      return b;
+    };
+    this.insnOffset = bigger(this.insnOffset);
+    this.fieldOffset = bigger(this.fieldOffset);
+    this.fieldSize = bigger(this.fieldSize);
+    this.kind = bigger(this.kind);
+    this.conditional = bigger(this.conditional);
+    this.symbol = bigger(this.symbol);
+    this.value = bigger(this.value);
+    this.relocationType = bigger(this.relocationType);
+  }
+
+  finish(): SectionCode {
+    const n = this.n;
+    let columns = {
+      insnOffset: this.insnOffset.subarray(0, n),
+      fieldOffset: this.fieldOffset.subarray(0, n),
+      fieldSize: this.fieldSize.subarray(0, n),
+      kind: this.kind.subarray(0, n),
+      conditional: this.conditional.subarray(0, n),
+      symbol: this.symbol.subarray(0, n),
+      value: this.value.subarray(0, n),
+      relocationType: this.relocationType.subarray(0, n),
+    };
+    let sorted = true;
+    for (let i = 1; i < n && sorted; i++) if (columns.fieldOffset[i] < columns.fieldOffset[i - 1]) sorted = false;
+    if (!sorted) {
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => columns.fieldOffset[a] - columns.fieldOffset[b] || a - b);
+      const permute = <T extends Uint32Array | Uint8Array | Int32Array | Float64Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(n);
+        for (let i = 0; i < n; i++) b[i] = a[order[i]];
+        return b;
+      };
+      columns = {
+        insnOffset: permute(columns.insnOffset),
+        fieldOffset: permute(columns.fieldOffset),
+        fieldSize: permute(columns.fieldSize),
+        kind: permute(columns.kind),
+        conditional: permute(columns.conditional),
+        symbol: permute(columns.symbol),
+        value: permute(columns.value),
+        relocationType: permute(columns.relocationType),
+      };
+    }
+    const section = this.section;
+    return {
+      section,
+      instructionCount: this.instructionCount,
+      count: n,
+      ...columns,
+      undecodable: this.undecodable,
+      reference(i: number): CodeReference {
+        const symbol = columns.symbol[i];
+        const type = columns.relocationType[i];
+        return {
+          insnOffset: columns.insnOffset[i],
+          fieldOffset: columns.fieldOffset[i],
+          fieldSize: columns.fieldSize[i],
+          kind: TRANSFER_KINDS[columns.kind[i]],
+          conditional: columns.conditional[i] === 1,
+          target: symbol >= 0 ? { kind: 'symbol', symbol, addend: columns.value[i] } : { kind: 'section', section, offset: columns.value[i] },
+          ...(type >= 0 ? { relocationType: type } : {}),
+        };
+      },
+    };
+  }
 }
 
 /**

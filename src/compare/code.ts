@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { CodeReference } from '../arch/backend.js';
+import { KIND_ADDRESS, TRANSFER_KINDS, type SectionCode } from '../arch/backend.js';
 import { SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHN_UNDEF, SHT_NOBITS, STT_SECTION, type ElfSymbol } from '../elf/types.js';
 import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
 import { normalizeName } from './match.js';
-import { entryLine, entryTargets, replacementBytes, sameEntryBytes, specialEntries, type SpecialEntry } from '../model/special.js';
+import { entryLine, entryTargets, replacementBytes, sameEntryBytes, specialEntries, type SpecialEntries } from '../model/special.js';
 
 export type ChangeReason = 'code' | 'relocation' | 'string literal' | 'constant' | 'part' | 'special section';
 
@@ -89,7 +89,17 @@ class ReferenceCanon {
         set.add(offset);
       };
       for (const symbol of this.model.object.symbols) if (symbol.type !== STT_SECTION && symbol.shndx !== SHN_UNDEF && !symbol.reserved) add(symbol.shndx, symbol.value);
-      for (const fn of this.model.functions) for (const loc of fn.targets) if (loc.kind === 'section') add(loc.section, loc.offset);
+      const { object } = this.model;
+      for (const fn of this.model.functions) {
+        const code = fn.code;
+        for (let i = fn.firstReference; i < fn.endReference; i++) {
+          // Only data anchors matter, and functions live in code: no Location needed.
+          const symbol = code.symbol[i] >= 0 ? object.symbols[code.symbol[i]] : undefined;
+          if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
+          if ((object.sections[symbol.shndx]?.flags ?? SHF_EXECINSTR) & SHF_EXECINSTR) continue;
+          add(symbol.shndx, symbol.value + code.value[i]);
+        }
+      }
       for (const [s, set] of sets) this.anchors.set(s, [...set].sort((a, b) => a - b));
       if (this.anchors.size === 0) this.anchors.set(-1, []);
     }
@@ -134,9 +144,10 @@ function hex(data: Uint8Array, from: number, to: number): string {
 export function maskedBytes(model: ObjectModel, fn: FunctionInfo): Uint8Array {
   const data = model.object.sectionData(fn.section);
   const bytes = Uint8Array.from(data.subarray(fn.offset, fn.offset + fn.size));
-  for (const ref of fn.references) {
-    const from = ref.fieldOffset - fn.offset;
-    bytes.fill(0, Math.max(0, from), Math.min(bytes.length, from + ref.fieldSize));
+  const code = fn.code;
+  for (let i = fn.firstReference; i < fn.endReference; i++) {
+    const from = code.fieldOffset[i] - fn.offset;
+    bytes.fill(0, Math.max(0, from), Math.min(bytes.length, from + code.fieldSize[i]));
   }
   return bytes;
 }
@@ -148,12 +159,12 @@ function sameRange(a: Uint8Array, from: number, b: Uint8Array, at: number, lengt
   return true;
 }
 
-/** The common case, settled without canonical forms: the same undefined symbol and addend. */
-function sameExternal(a: CodeReference, b: CodeReference, symbolsA: ElfSymbol[], symbolsB: ElfSymbol[]): boolean {
-  if (a.target.kind !== 'symbol' || b.target.kind !== 'symbol' || a.target.addend !== b.target.addend) return false;
-  const x = symbolsA[a.target.symbol];
-  const y = symbolsB[b.target.symbol];
-  return x.shndx === SHN_UNDEF && y.shndx === SHN_UNDEF && x.name === y.name;
+/** The common case, settled without canonical forms or Locations: the same undefined symbol and addend. */
+function sameExternal(a: SectionCode, i: number, b: SectionCode, j: number, symbolsA: ElfSymbol[], symbolsB: ElfSymbol[]): boolean {
+  if (a.symbol[i] < 0 || b.symbol[j] < 0 || a.value[i] !== b.value[j]) return false;
+  const x = symbolsA[a.symbol[i]];
+  const y = symbolsB[b.symbol[j]];
+  return x !== undefined && y !== undefined && x.shndx === SHN_UNDEF && y.shndx === SHN_UNDEF && x.name === y.name;
 }
 
 export class CodeComparer {
@@ -198,8 +209,8 @@ export class CodeComparer {
   }
 
   private toPatched = new Map<FunctionInfo, FunctionInfo>();
-  private specialOriginal?: Map<FunctionInfo, SpecialEntry[]>;
-  private specialPatched?: Map<FunctionInfo, SpecialEntry[]>;
+  private specialOriginal?: SpecialEntries;
+  private specialPatched?: SpecialEntries;
 
   /**
    * The kernel's tables about a function's code (static branches, alternatives, exception
@@ -207,38 +218,40 @@ export class CodeComparer {
    * a line shift, like a __LINE__ argument.
    */
   private compareSpecial(o: FunctionInfo, p: FunctionInfo, nameOriginal: FunctionNamer, namePatched: FunctionNamer): SpecialDifference {
-    this.specialOriginal ??= specialEntries(this.original);
-    this.specialPatched ??= specialEntries(this.patched);
-    const a = this.specialOriginal.get(o) ?? [];
-    const b = this.specialPatched.get(p) ?? [];
-    if (a.length === 0 && b.length === 0) return [];
-    if (a.length !== b.length) return 'changed';
-    const bySite = (x: SpecialEntry, y: SpecialEntry) => (x.table.name < y.table.name ? -1 : x.table.name > y.table.name ? 1 : x.site - y.site);
-    const inOrder = (list: SpecialEntry[]) => list.every((e, i) => i === 0 || bySite(list[i - 1], e) <= 0);
-    const sa = inOrder(a) ? a : [...a].sort(bySite);
-    const sb = inOrder(b) ? b : [...b].sort(bySite);
+    const a = (this.specialOriginal ??= specialEntries(this.original));
+    const b = (this.specialPatched ??= specialEntries(this.patched));
+    const first = a.start[o.id];
+    const count = a.start[o.id + 1] - first;
+    const firstB = b.start[p.id];
+    if (count !== b.start[p.id + 1] - firstB) return 'changed';
     const shifts: { shift: number; parameter: string }[] = [];
-    for (let i = 0; i < sa.length; i++) {
-      const x = sa[i];
-      const y = sb[i];
-      if (x.table.name !== y.table.name || x.site !== y.site || !sameEntryBytes(x, y)) return 'changed';
-      const tx = entryTargets(x, this.original);
-      const ty = entryTargets(y, this.patched);
-      if (tx.length !== ty.length) return 'changed';
-      for (let t = 0; t < tx.length; t++) {
-        if (tx[t].at !== ty[t].at || tx[t].type !== ty[t].type) return 'changed';
-        const rx = replacementBytes(x, tx[t], this.original);
-        const ry = replacementBytes(y, ty[t], this.patched);
-        if (rx || ry) {
-          if (!rx || !ry || !Buffer.from(rx).equals(Buffer.from(ry))) return 'changed';
-          continue;
+    for (let k = 0; k < count; k++) {
+      const x = a.tables[a.table[first + k]];
+      const y = b.tables[b.table[firstB + k]];
+      const ix = a.index[first + k];
+      const iy = b.index[firstB + k];
+      if (x.name !== y.name || x.site[ix] !== y.site[iy] || !sameEntryBytes(x, ix, y, iy)) return 'changed';
+      const extraX = x.firstRelocation[ix + 1] - x.firstRelocation[ix];
+      const extraY = y.firstRelocation[iy + 1] - y.firstRelocation[iy];
+      if (extraX !== extraY) return 'changed';
+      if (extraX > 1) {
+        const tx = entryTargets(x, ix, this.original);
+        const ty = entryTargets(y, iy, this.patched);
+        for (let t = 0; t < tx.length; t++) {
+          if (tx[t].at !== ty[t].at || tx[t].type !== ty[t].type) return 'changed';
+          const rx = replacementBytes(x, ix, tx[t], this.original);
+          const ry = replacementBytes(y, iy, ty[t], this.patched);
+          if (rx || ry) {
+            if (!rx || !ry || !Buffer.from(rx).equals(Buffer.from(ry))) return 'changed';
+            continue;
+          }
+          if (this.surelySame(tx[t].location, ty[t].location, this.toPatched)) continue;
+          if (this.originalCanon.describe(tx[t].location, nameOriginal).text !== this.patchedCanon.describe(ty[t].location, namePatched).text) return 'changed';
         }
-        if (this.surelySame(tx[t].location, ty[t].location, this.toPatched)) continue;
-        if (this.originalCanon.describe(tx[t].location, nameOriginal).text !== this.patchedCanon.describe(ty[t].location, namePatched).text) return 'changed';
       }
-      const lx = entryLine(x);
-      const ly = entryLine(y);
-      if (lx !== ly) shifts.push({ shift: ly! - lx!, parameter: `${x.table.name}#line` });
+      const lx = entryLine(x, ix);
+      const ly = entryLine(y, iy);
+      if (lx !== ly) shifts.push({ shift: ly! - lx!, parameter: `${x.name}#line` });
     }
     return shifts;
   }
@@ -251,7 +264,10 @@ export class CodeComparer {
     const hash = createHash('sha1');
     hash.update(maskedBytes(model, fn));
     const namer: FunctionNamer = (target) => (target === fn ? '<self>' : normalizeName(target.name));
-    fn.references.forEach((ref, i) => hash.update(`${ref.fieldOffset - fn.offset}${ref.kind}${canon.canonical(fn.targets[i], namer).text}\n`));
+    const code = fn.code;
+    for (let i = fn.firstReference; i < fn.endReference; i++) {
+      hash.update(`${code.fieldOffset[i] - fn.offset}${TRANSFER_KINDS[code.kind[i]]}${canon.canonical(fn.target(i), namer).text}\n`);
+    }
     print = hash.digest('hex');
     this.prints.set(fn, print);
     return print;
@@ -265,7 +281,8 @@ export class CodeComparer {
     this.toPatched = toPatched;
     const reasons = new Set<ChangeReason>();
     let maskedDiffer: [Uint8Array, Uint8Array] | undefined;
-    if (o.size !== p.size || o.references.length !== p.references.length) reasons.add('code');
+    const count = o.endReference - o.firstReference;
+    if (o.size !== p.size || count !== p.endReference - p.firstReference) reasons.add('code');
     else {
       if (!sameRange(this.original.object.sectionData(o.section), o.offset, this.patched.object.sectionData(p.section), p.offset, o.size)) {
         const a = maskedBytes(this.original, o);
@@ -281,17 +298,21 @@ export class CodeComparer {
     const symbolsA = this.original.object.symbols;
     const symbolsB = this.patched.object.symbols;
     if (!reasons.has('code')) {
-      for (let i = 0; i < o.references.length; i++) {
-        const a = o.references[i];
-        const b = p.references[i];
-        if (a.fieldOffset - o.offset !== b.fieldOffset - p.offset || a.kind !== b.kind || a.fieldSize !== b.fieldSize) {
+      const a = o.code;
+      const b = p.code;
+      for (let k = 0; k < count; k++) {
+        const i = o.firstReference + k;
+        const j = p.firstReference + k;
+        if (a.fieldOffset[i] - o.offset !== b.fieldOffset[j] - p.offset || a.kind[i] !== b.kind[j] || a.fieldSize[i] !== b.fieldSize[j]) {
           reasons.add('code');
           break;
         }
-        if (sameExternal(a, b, symbolsA, symbolsB)) continue;
-        if (this.surelySame(o.targets[i], p.targets[i], toPatched)) continue;
-        const ca = this.originalCanon.canonical(o.targets[i], nameOriginal);
-        const cb = this.patchedCanon.canonical(p.targets[i], namePatched);
+        if (sameExternal(a, i, b, j, symbolsA, symbolsB)) continue;
+        const ta = o.target(i);
+        const tb = p.target(j);
+        if (this.surelySame(ta, tb, toPatched)) continue;
+        const ca = this.originalCanon.canonical(ta, nameOriginal);
+        const cb = this.patchedCanon.canonical(tb, namePatched);
         if (ca.text === cb.text) continue;
         if (ca.kind === 'string' && cb.kind === 'string') reasons.add('string literal');
         else if (ca.kind === 'constant' && cb.kind === 'constant') reasons.add('constant');
@@ -303,10 +324,13 @@ export class CodeComparer {
       const args = reasons.size === 0 ? this.original.backend.lineNumberShifts(maskedDiffer[0], maskedDiffer[1]) : undefined;
       if (args) {
         const calleeAt = (offset: number) => {
-          const index = o.references.findIndex((r) => r.insnOffset - o.offset === offset && r.kind !== 'address');
-          if (index < 0) return '';
-          const loc = o.targets[index];
-          return loc.kind === 'function' ? loc.fn.name : loc.kind === 'external' ? loc.name : '';
+          const code = o.code;
+          for (let i = o.firstReference; i < o.endReference; i++) {
+            if (code.insnOffset[i] - o.offset !== offset || code.kind[i] === KIND_ADDRESS) continue;
+            const loc = o.target(i);
+            return loc.kind === 'function' ? loc.fn.name : loc.kind === 'external' ? loc.name : '';
+          }
+          return '';
         };
         for (const a of args) lineShifts.push({ shift: a.shift, parameter: `${calleeAt(a.callOffset)}#${a.register}` });
       } else reasons.add('code');
@@ -320,10 +344,10 @@ export class CodeComparer {
     if (reasons.has('code')) {
       // The code moved, so references cannot be paired by position: say what the function
       // refers to that it did not before, or no longer does.
-      const count = (targets: Location[], canon: ReferenceCanon, namer: FunctionNamer) => {
+      const tally = (fn: FunctionInfo, canon: ReferenceCanon, namer: FunctionNamer) => {
         const counts = new Map<string, { n: number; kind: string }>();
-        for (const target of targets) {
-          const c = canon.canonical(target, namer);
+        for (let i = fn.firstReference; i < fn.endReference; i++) {
+          const c = canon.canonical(fn.target(i), namer);
           const text = c.kind === 'function' ? c.text.replace(/\+\d+$/, '') : c.text;
           const entry = counts.get(text);
           if (entry) entry.n++;
@@ -331,8 +355,8 @@ export class CodeComparer {
         }
         return counts;
       };
-      const before = count(o.targets, this.originalCanon, nameOriginal);
-      const after = count(p.targets, this.patchedCanon, namePatched);
+      const before = tally(o, this.originalCanon, nameOriginal);
+      const after = tally(p, this.patchedCanon, namePatched);
       const differing = new Set<string>();
       for (const [text, { n, kind }] of before) if (after.get(text)?.n !== n) differing.add(kind);
       for (const [text, { n, kind }] of after) if (before.get(text)?.n !== n) differing.add(kind);

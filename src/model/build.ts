@@ -1,5 +1,5 @@
 import { backendFor } from '../arch/index.js';
-import type { CodeReference, SectionCode } from '../arch/backend.js';
+import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type ReferenceTarget, type SectionCode } from '../arch/backend.js';
 import {
   SHF_EXECINSTR,
   SHN_UNDEF,
@@ -151,17 +151,26 @@ export function buildModel(object: ElfObject): ObjectModel {
 
   // Calls out of the object are most references in kernel code: one location per symbol.
   const externalEntries = new Map<number, Location>();
-  const resolve = (target: CodeReference['target']): Location => {
-    if (target.kind === 'section') return locate(target.section, target.offset);
-    const symbol = object.symbols[target.symbol];
+  const resolveSymbol = (index: number, addend: number): Location => {
+    const symbol = object.symbols[index];
     if (!symbol || symbol.shndx === SHN_UNDEF) {
-      if (target.addend !== 0) return { kind: 'external', name: symbol?.name ?? '', offset: target.addend };
-      let location = externalEntries.get(target.symbol);
-      if (!location) externalEntries.set(target.symbol, (location = { kind: 'external', name: symbol?.name ?? '', offset: 0 }));
+      if (addend !== 0) return { kind: 'external', name: symbol?.name ?? '', offset: addend };
+      let location = externalEntries.get(index);
+      if (!location) externalEntries.set(index, (location = { kind: 'external', name: symbol?.name ?? '', offset: 0 }));
       return location;
     }
-    if (symbol.reserved) return { kind: 'absolute', name: symbol.name, offset: target.addend };
-    return locate(symbol.shndx, symbol.value + target.addend);
+    if (symbol.reserved) return { kind: 'absolute', name: symbol.name, offset: addend };
+    return locate(symbol.shndx, symbol.value + addend);
+  };
+  const resolve = (target: ReferenceTarget): Location =>
+    target.kind === 'section' ? locate(target.section, target.offset) : resolveSymbol(target.symbol, target.addend);
+  const functionAt = (section: number, offset: number) => functionIndex.get(section)?.covering(offset);
+
+  // Where reference `i` of a section's code lands; no object for the common targets.
+  const referenceTarget = (sectionCode: SectionCode, i: number): Location => {
+    const symbol = sectionCode.symbol[i];
+    if (symbol < 0) return locate(sectionCode.section, sectionCode.value[i]);
+    return resolveSymbol(symbol, sectionCode.value[i]);
   };
 
   // Decode every executable section once, resynchronising at every symbol that starts in it.
@@ -180,13 +189,17 @@ export function buildModel(object: ElfObject): ObjectModel {
     code.set(section.index, sectionCode);
     const fns = functionsBySection.get(section.index);
     if (!fns) continue;
-    const sorted = [...fns].sort((a, b) => a.offset - b.offset);
-    let f = 0;
-    for (const ref of sectionCode.references) {
-      while (f < sorted.length && ref.insnOffset >= sorted[f].offset + sorted[f].size) f++;
-      if (f >= sorted.length) break;
-      const fn = sorted[f];
-      if (ref.insnOffset >= fn.offset) fn.references.push(ref);
+    // A function's references are the run of the section's references that start inside it.
+    const sorted = [...fns].sort((a, b) => a.offset - b.offset) as FunctionRecord[];
+    const insnOffset = sectionCode.insnOffset;
+    let i = 0;
+    for (const fn of sorted) {
+      const end = fn.offset + fn.size;
+      while (i < sectionCode.count && insnOffset[i] < fn.offset) i++;
+      let j = i;
+      while (j < sectionCode.count && insnOffset[j] < end) j++;
+      fn.attach(sectionCode, i, j, referenceTarget);
+      // Nested symbols share references; the next function may start inside this one.
     }
   }
 
@@ -194,13 +207,12 @@ export function buildModel(object: ElfObject): ObjectModel {
   // are made when someone asks (tree mode only asks for the changed functions' edges).
   const jumps: Transfer[] = [];
   for (const fn of functions as FunctionRecord[]) {
-    fn.targets = new Array(fn.references.length);
-    for (let i = 0; i < fn.references.length; i++) {
-      const ref = fn.references[i];
-      const location = resolve(ref.target);
-      fn.targets[i] = location;
-      if (ref.kind === 'jump' && location.kind === 'function' && location.fn !== fn) {
-        const transfer: Transfer = { from: fn, kind: 'jump', location, at: ref.insnOffset - fn.offset, via: ref.relocationType !== undefined ? 'relocation' : 'resolved' };
+    const sectionCode = fn.code;
+    for (let i = fn.firstReference; i < fn.endReference; i++) {
+      if (sectionCode.kind[i] !== KIND_JUMP) continue;
+      const location = referenceTarget(sectionCode, i);
+      if (location.kind === 'function' && location.fn !== fn) {
+        const transfer: Transfer = { from: fn, kind: 'jump', location, at: sectionCode.insnOffset[i] - fn.offset, via: sectionCode.relocationType[i] >= 0 ? 'relocation' : 'resolved' };
         jumps.push(transfer);
         fn.jumpsOut.push(transfer);
       }
@@ -213,8 +225,11 @@ export function buildModel(object: ElfObject): ObjectModel {
 
   findParts({ functions, byName, raw: jumps, warnings, object });
 
-  return { object, backend, functions, byName, byKey, code, warnings, resolve };
+  return { object, backend, functions, byName, byKey, code, warnings, resolve, functionAt };
 }
+
+/** The code of a function outside any decoded section: no references. */
+const NO_CODE: SectionCode = new SectionCodeBuilder(-1, 0).finish();
 
 type Transfer = { from: FunctionInfo; kind: 'jump'; location: Location; at: number; via: Edge['via'] };
 
@@ -231,8 +246,12 @@ class FunctionRecord implements FunctionInfo {
   parent?: FunctionInfo;
   partEvidence: PartEvidence[] = [];
   parts: FunctionInfo[] = [];
-  references: CodeReference[] = [];
-  targets: Location[] = [];
+  code: SectionCode = NO_CODE;
+  firstReference = 0;
+  endReference = 0;
+  private targetOf: (code: SectionCode, i: number) => Location = () => {
+    throw new RangeError('function has no references');
+  };
   /** Jumps into other functions, found eagerly: they are evidence for parts. */
   jumpsOut: Transfer[] = [];
   private derived?: { edges: Edge[]; thunks: FunctionInfo['thunks'] };
@@ -250,6 +269,17 @@ class FunctionRecord implements FunctionInfo {
     this.global = symbol.bind !== STB_LOCAL;
   }
 
+  attach(code: SectionCode, first: number, end: number, targetOf: (code: SectionCode, i: number) => Location): void {
+    this.code = code;
+    this.firstReference = first;
+    this.endReference = end;
+    this.targetOf = targetOf;
+  }
+
+  target(i: number): Location {
+    return this.targetOf(this.code, i);
+  }
+
   get edges(): Edge[] {
     return (this.derived ??= this.derive()).edges;
   }
@@ -262,22 +292,24 @@ class FunctionRecord implements FunctionInfo {
   private derive(): { edges: Edge[]; thunks: FunctionInfo['thunks'] } {
     const edges: Edge[] = [];
     const thunks = { fentry: false, returns: 0, indirectCalls: 0, indirectJumps: 0 };
-    for (let i = 0; i < this.references.length; i++) {
-      const ref = this.references[i];
-      const location = this.targets[i];
-      const at = ref.insnOffset - this.offset;
-      const via = ref.relocationType !== undefined ? 'relocation' : 'resolved';
+    const code = this.code;
+    for (let i = this.firstReference; i < this.endReference; i++) {
+      const kind = code.kind[i];
+      if (kind === KIND_JUMP && code.symbol[i] < 0) continue; // same-section jumps are in jumpsOut
+      const location = this.targetOf(code, i);
+      const at = code.insnOffset[i] - this.offset;
+      const via = code.relocationType[i] >= 0 ? 'relocation' : 'resolved';
       if (location.kind === 'external') {
         // An address can name a function or data; only the ftrace hook is known either way
         // (position-independent code calls it through the GOT).
-        if (ref.kind === 'address') {
+        if (kind === KIND_ADDRESS) {
           if (location.name === '__fentry__') thunks.fentry = true;
           continue;
         }
-        if (countedAsThunk(thunks, location.name, ref.kind)) continue;
-        edges.push({ kind: ref.kind === 'call' ? 'call' : 'tail-call', targetName: location.name, targetOffset: location.offset, from: at, via });
-      } else if (location.kind === 'function' && ref.kind !== 'jump' && (location.fn !== this || ref.kind === 'call')) {
-        edges.push({ kind: ref.kind, target: location.fn, targetName: location.fn.name, targetOffset: location.offset, from: at, via });
+        if (countedAsThunk(thunks, location.name, kind === KIND_CALL ? 'call' : 'jump')) continue;
+        edges.push({ kind: kind === KIND_CALL ? 'call' : 'tail-call', targetName: location.name, targetOffset: location.offset, from: at, via });
+      } else if (location.kind === 'function' && kind !== KIND_JUMP && (location.fn !== this || kind === KIND_CALL)) {
+        edges.push({ kind: kind === KIND_CALL ? 'call' : 'address', target: location.fn, targetName: location.fn.name, targetOffset: location.offset, from: at, via });
       }
     }
     for (const t of this.jumpsOut) {
@@ -350,16 +382,18 @@ function jumpTableTransfers(
   // Where code takes the address of a data section: the candidate table starts.
   const users = new Map<number, { offset: number; fn: FunctionInfo; at: number }[]>();
   for (const fn of functions) {
-    for (let i = 0; i < fn.references.length; i++) {
-      const ref = fn.references[i];
-      if (ref.kind !== 'address') continue;
-      const loc = fn.targets[i];
-      if (loc.kind !== 'section') continue;
-      const section = object.sections[loc.section];
+    const code = fn.code;
+    for (let i = fn.firstReference; i < fn.endReference; i++) {
+      if (code.kind[i] !== KIND_ADDRESS || code.symbol[i] < 0) continue;
+      // Data sections hold no functions: the symbol's section and offset are the location.
+      const symbol = object.symbols[code.symbol[i]];
+      if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
+      const section = object.sections[symbol.shndx];
       if (!section || section.flags & SHF_EXECINSTR) continue;
-      const list = users.get(loc.section) ?? [];
-      list.push({ offset: loc.offset, fn, at: ref.insnOffset - fn.offset });
-      users.set(loc.section, list);
+      const offset = symbol.value + code.value[i];
+      const list = users.get(symbol.shndx) ?? [];
+      list.push({ offset, fn, at: code.insnOffset[i] - fn.offset });
+      users.set(symbol.shndx, list);
     }
   }
   for (const [dataSection, starts] of users) {

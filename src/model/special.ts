@@ -1,5 +1,5 @@
-import type { RelocationTable } from '../elf/types.js';
-import type { FunctionInfo, Location, ObjectModel } from './types.js';
+import { SHN_UNDEF, type RelocationTable } from '../elf/types.js';
+import type { Location, ObjectModel } from './types.js';
 
 /**
  * The kernel's tables that describe code from outside it (x86-64, Linux 6.1 layouts).
@@ -42,23 +42,31 @@ export interface SpecialTable {
   relocations: RelocationTable;
   /** Index in `relocations` of each entry's first relocation (entries + 1 values). */
   firstRelocation: Int32Array;
+  /** Offset within its function of the instruction each entry describes (-1: no function's). */
+  site: Int32Array;
 }
 
-/** An entry of a table, as seen from the function it belongs to. */
-export interface SpecialEntry {
-  table: SpecialTable;
-  index: number;
-  /** Offset of the described instruction within the function. */
-  site: number;
+/**
+ * Every function's entries in the kernel's special sections, by table name and then site:
+ * the entries of function `id` are `table[i]`/`index[i]` for `i` from `start[id]` up to
+ * `start[id + 1]`. Kernel objects have an ORC entry every few instructions, so these are
+ * columns, not objects.
+ */
+export interface SpecialEntries {
+  tables: SpecialTable[];
+  start: Int32Array;
+  table: Uint8Array;
+  index: Int32Array;
 }
 
-/** Every function's entries in the kernel's special sections, in table order. */
-export function specialEntries(model: ObjectModel): Map<FunctionInfo, SpecialEntry[]> {
+export function specialEntries(model: ObjectModel): SpecialEntries {
   const object = model.object;
-  const byFunction = new Map<FunctionInfo, SpecialEntry[]>();
-  for (const section of object.sections) {
+  const tables: SpecialTable[] = [];
+  const owners: Int32Array[] = [];
+  const perFunction = new Int32Array(model.functions.length + 1);
+  const sections = object.sections.filter((s) => SPECIAL_SECTIONS[s.name] && s.size > 0).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.index - b.index));
+  for (const section of sections) {
     const layout = SPECIAL_SECTIONS[section.name];
-    if (!layout || section.size === 0) continue;
     if (section.size % layout.size !== 0) {
       model.warnings.push(`${section.name}: size ${section.size} is not a multiple of its ${layout.size}-byte entries; not compared`);
       continue;
@@ -72,32 +80,65 @@ export function specialEntries(model: ObjectModel): Map<FunctionInfo, SpecialEnt
       while (r < relocations.count && relocations.offset[r] < k * layout.size) r++;
       firstRelocation[k] = r;
     }
-    const table: SpecialTable = {
+    const site = new Int32Array(count).fill(-1);
+    const owner = new Int32Array(count).fill(-1);
+    for (let k = 0; k < count; k++) {
+      const first = firstRelocation[k];
+      if (first === firstRelocation[k + 1] || relocations.offset[first] !== k * layout.size) continue;
+      // Data PC-relative fields are `target - .`: the field plus its value is symbol + addend.
+      const symbol = object.symbols[relocations.symbol[first]];
+      if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
+      const offset = symbol.value + relocations.addend[first];
+      const fn = model.functionAt(symbol.shndx, offset);
+      if (!fn || (offset === fn.offset && layout.skipEntryAtStart)) continue;
+      site[k] = offset - fn.offset;
+      owner[k] = fn.id;
+      perFunction[fn.id + 1]++;
+    }
+    tables.push({
       name: section.name,
       layout,
       data: object.sectionData(section.index),
       parallel: parallelSection ? object.sectionData(parallelSection.index) : undefined,
       relocations,
       firstRelocation,
-    };
-    for (let k = 0; k < count; k++) {
-      const first = firstRelocation[k];
-      if (first === firstRelocation[k + 1] || relocations.offset[first] !== k * layout.size) continue;
-      // Data PC-relative fields are `target - .`: the field plus its value is symbol + addend.
-      const site = model.resolve({ kind: 'symbol', symbol: relocations.symbol[first], addend: relocations.addend[first] });
-      if (site.kind !== 'function' || (site.offset === 0 && layout.skipEntryAtStart)) continue;
-      const entry: SpecialEntry = { table, index: k, site: site.offset };
-      const list = byFunction.get(site.fn);
-      if (list) list.push(entry);
-      else byFunction.set(site.fn, [entry]);
-    }
+      site,
+    });
+    owners.push(owner);
   }
-  return byFunction;
+  const start = perFunction;
+  for (let f = 1; f < start.length; f++) start[f] += start[f - 1];
+  const total = start[start.length - 1];
+  const table = new Uint8Array(total);
+  const index = new Int32Array(total);
+  const next = start.slice(0, -1);
+  owners.forEach((owner, t) => {
+    for (let k = 0; k < owner.length; k++) {
+      if (owner[k] < 0) continue;
+      const at = next[owner[k]]++;
+      table[at] = t;
+      index[at] = k;
+    }
+  });
+  // Tables are in code order almost always; where a function's entries are not, sort them.
+  for (let f = 0; f + 1 < start.length; f++) {
+    let sorted = true;
+    for (let i = start[f] + 1; i < start[f + 1] && sorted; i++) {
+      if (table[i] === table[i - 1] && tables[table[i]].site[index[i]] < tables[table[i - 1]].site[index[i - 1]]) sorted = false;
+    }
+    if (sorted) continue;
+    const slice = Array.from({ length: start[f + 1] - start[f] }, (_, i) => [table[start[f] + i], index[start[f] + i]]);
+    slice.sort((x, y) => x[0] - y[0] || tables[x[0]].site[x[1]] - tables[y[0]].site[y[1]] || x[1] - y[1]);
+    slice.forEach(([t, k], i) => {
+      table[start[f] + i] = t;
+      index[start[f] + i] = k;
+    });
+  }
+  return { tables, start, table, index };
 }
 
 /** The entry's relocations after the site pointer, with where they point. */
-export function entryTargets(entry: SpecialEntry, model: ObjectModel): { at: number; type: number; location: Location }[] {
-  const { table, index } = entry;
+export function entryTargets(table: SpecialTable, index: number, model: ObjectModel): { at: number; type: number; location: Location }[] {
   const start = index * table.layout.size;
   const rels = table.relocations;
   const out: { at: number; type: number; location: Location }[] = [];
@@ -112,40 +153,40 @@ export function entryTargets(entry: SpecialEntry, model: ObjectModel): { at: num
  * out, and their parallel records (ORC) too. Relocated fields are zero in a RELA object,
  * so a plain byte comparison outside the line field is enough.
  */
-export function sameEntryBytes(a: SpecialEntry, b: SpecialEntry): boolean {
-  const layout = a.table.layout;
+export function sameEntryBytes(a: SpecialTable, ia: number, b: SpecialTable, ib: number): boolean {
+  const layout = a.layout;
   const size = layout.size;
-  const pa = a.index * size;
-  const pb = b.index * size;
+  const pa = ia * size;
+  const pb = ib * size;
   const line = layout.line;
   for (let i = 0; i < size; i++) {
     if (line && i >= line.offset && i < line.offset + line.size) continue;
-    if (a.table.data[pa + i] !== b.table.data[pb + i]) return false;
+    if (a.data[pa + i] !== b.data[pb + i]) return false;
   }
   if (layout.parallel) {
     const ps = layout.parallel.size;
-    const x = a.table.parallel;
-    const y = b.table.parallel;
+    const x = a.parallel;
+    const y = b.parallel;
     if (!x || !y) return x === y;
-    for (let i = 0; i < ps; i++) if (x[a.index * ps + i] !== y[b.index * ps + i]) return false;
+    for (let i = 0; i < ps; i++) if (x[ia * ps + i] !== y[ib * ps + i]) return false;
   }
   return true;
 }
 
 /** The source line an entry records (__bug_table), if its layout has one. */
-export function entryLine(entry: SpecialEntry): number | undefined {
-  const line = entry.table.layout.line;
+export function entryLine(table: SpecialTable, index: number): number | undefined {
+  const line = table.layout.line;
   if (!line) return undefined;
-  const at = entry.index * entry.table.layout.size + line.offset;
-  const d = entry.table.data;
+  const at = index * table.layout.size + line.offset;
+  const d = table.data;
   return line.size === 2 ? d[at] | (d[at + 1] << 8) : (d[at] | (d[at + 1] << 8) | (d[at + 2] << 16) | (d[at + 3] << 24)) >>> 0;
 }
 
 /** An alternative's replacement instructions, which live outside any function. */
-export function replacementBytes(entry: SpecialEntry, target: { at: number; location: Location }, model: ObjectModel): Uint8Array | undefined {
-  const layout = entry.table.layout;
+export function replacementBytes(table: SpecialTable, index: number, target: { at: number; location: Location }, model: ObjectModel): Uint8Array | undefined {
+  const layout = table.layout;
   if (!layout.replacement || target.at !== layout.replacement.pointer || target.location.kind !== 'section') return undefined;
-  const length = entry.table.data[entry.index * layout.size + layout.replacement.length];
+  const length = table.data[index * layout.size + layout.replacement.length];
   const code = model.object.sectionData(target.location.section);
   return code.subarray(target.location.offset, Math.min(code.length, target.location.offset + length));
 }

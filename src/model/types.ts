@@ -1,4 +1,4 @@
-import type { ArchBackend, CodeReference, SectionCode } from '../arch/backend.js';
+import type { ArchBackend, ReferenceTarget, SectionCode } from '../arch/backend.js';
 import type { ElfObject, ElfSymbol } from '../elf/types.js';
 
 export type EdgeKind = 'call' | 'jump' | 'tail-call' | 'address';
@@ -52,10 +52,15 @@ export interface FunctionInfo {
   partEvidence: PartEvidence[];
   parts: FunctionInfo[];
   edges: Edge[];
-  /** Code references made from inside this function, ascending by field offset. */
-  references: CodeReference[];
-  /** Where each of `references` lands, resolved once. */
-  targets: Location[];
+  /**
+   * The decoded code of this function's section. The function's references, ascending by
+   * field offset, are entries `firstReference` up to (not including) `endReference` of its columns.
+   */
+  code: SectionCode;
+  firstReference: number;
+  endReference: number;
+  /** Where reference `i` (an index into `code`'s columns) lands. */
+  target(i: number): Location;
   /**
    * Transfers to the kernel's helper thunks, which are not calls between functions: the
    * ftrace hook (`call __fentry__`), returns through `__x86_return_thunk`, and indirect
@@ -74,7 +79,9 @@ export interface ObjectModel {
   code: Map<number, SectionCode>;
   warnings: string[];
   /** Resolves a reference target to the function, data or external symbol it reaches. */
-  resolve(target: CodeReference['target']): Location;
+  resolve(target: ReferenceTarget): Location;
+  /** The function covering an offset of a section, without making a Location. */
+  functionAt(section: number, offset: number): FunctionInfo | undefined;
 }
 
 /** The family root of a function: itself, or the parent it is a part of. */

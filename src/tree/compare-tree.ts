@@ -42,6 +42,9 @@ async function runAll(requests: ObjectPairRequest[], options: TreeOptions): Prom
     minThreads: Math.min(jobs, requests.length),
     maxThreads: Math.min(jobs, requests.length),
     idleTimeout: 1000,
+    // A pair's model is garbage once it is compared; with the default young generation
+    // most of it is copied once or twice before it dies (measured: about 20% of the time).
+    resourceLimits: { maxYoungGenerationSizeMb: 96 },
   });
   try {
     return await Promise.all(

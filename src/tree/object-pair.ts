@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { compareModels } from '../compare/compare.js';
 import { deriveStackOnly } from '../derive/stack-only.js';
-import { parseElf } from '../elf/reader.js';
+import { describeFsError, parseElf } from '../elf/reader.js';
 import type { ElfObject } from '../elf/types.js';
 import { InputError } from '../errors.js';
 import { buildModel } from '../model/build.js';
@@ -34,19 +34,43 @@ export function moduleNameOf(object: ElfObject): string | undefined {
   return undefined;
 }
 
-function readBytes(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new InputError(path, (err as Error).message);
+/**
+ * Reads files into buffers kept for the next pair: a tree has thousands of objects of up
+ * to tens of megabytes, and fresh buffers for each cost page faults and collections.
+ * Nothing of a pair's comparison may keep a view of them once it returns.
+ */
+class FileReader {
+  private buffer = Buffer.allocUnsafe(1 << 20);
+
+  read(path: string): Buffer {
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, 'r');
+      const size = fstatSync(fd).size;
+      if (size > this.buffer.length) this.buffer = Buffer.allocUnsafe(Math.max(size, this.buffer.length * 2));
+      let done = 0;
+      while (done < size) {
+        const n = readSync(fd, this.buffer, done, size - done, done);
+        if (n === 0) break;
+        done += n;
+      }
+      return this.buffer.subarray(0, done);
+    } catch (err) {
+      throw new InputError(path, describeFsError(err));
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   }
 }
+
+const originalReader = new FileReader();
+const patchedReader = new FileReader();
 
 /** Compares one pair of a tree; runs in a worker thread, so it returns data, never throws for bad input. */
 export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult {
   try {
-    const a = readBytes(request.original);
-    const b = readBytes(request.patched);
+    const a = originalReader.read(request.original);
+    const b = patchedReader.read(request.patched);
     if (a.equals(b)) return { path: request.path, status: 'identical' };
     const original = parseElf(a, request.original);
     const patched = parseElf(b, request.patched);

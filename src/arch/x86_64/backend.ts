@@ -1,6 +1,6 @@
 import type { ElfObject, RelocationTable } from '../../elf/types.js';
 import { EM_X86_64 } from '../../elf/types.js';
-import type { ArchBackend, CodeReference, LineArgument, ReferenceTarget, SectionCode } from '../backend.js';
+import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type ArchBackend, type LineArgument, type SectionCode } from '../backend.js';
 import { decodeInsn, decodeInto, emptyInsn } from './decode.js';
 
 /** x86-64 relocation types (psABI), with the size of the field each one patches. */
@@ -87,18 +87,8 @@ export const x86_64Backend: ArchBackend = {
     const relocationCount = table.count;
     const sortedStarts = [...new Set([0, ...starts])].filter((s) => s >= 0 && s < code.length).sort((a, b) => a - b);
 
-    let instructionCount = 0;
     const insn = emptyInsn();
-    // Calls to the same function share one target: most references in kernel code are
-    // calls to a few hundred external functions.
-    const entries = new Map<number, ReferenceTarget>();
-    const entryOf = (symbol: number): ReferenceTarget => {
-      let target = entries.get(symbol);
-      if (!target) entries.set(symbol, (target = { kind: 'symbol', symbol, addend: 0 }));
-      return target;
-    };
-    const references: CodeReference[] = [];
-    const undecodable: { offset: number; length: number }[] = [];
+    const out = new SectionCodeBuilder(sectionIndex, relocationCount + (code.length >> 5));
     let r = 0;
 
     for (let si = 0; si < sortedStarts.length; si++) {
@@ -107,15 +97,15 @@ export const x86_64Backend: ArchBackend = {
       let pc = rangeStart;
       // Relocations that fall before this range (inside bytes we could not decode) still
       // count, as plain address references.
-      while (r < relocationCount && table.offset[r] < rangeStart) pushAddressReference(references, table, r++);
+      while (r < relocationCount && table.offset[r] < rangeStart) pushAddressReference(out, table, r++);
       while (pc < rangeEnd) {
         if (!decodeInto(code, pc, code.length, insn)) {
           // Data or an opcode the decoder does not know: resynchronise at the next symbol.
-          undecodable.push({ offset: pc, length: rangeEnd - pc });
+          out.undecodable.push({ offset: pc, length: rangeEnd - pc });
           break;
         }
         const end = pc + insn.length;
-        instructionCount++;
+        out.instructionCount++;
         const isBranch = insn.kind === 'call' || insn.kind === 'jump' || insn.kind === 'cond-jump';
         let branchFieldRelocated = false;
         let ripFieldRelocated = false;
@@ -134,15 +124,8 @@ export const x86_64Backend: ArchBackend = {
           const isBranchField = isBranch && insn.relOffset !== undefined && pc + insn.relOffset === fieldOffset;
           if (isBranchField) branchFieldRelocated = true;
           if (insn.ripRelative && insn.dispOffset !== undefined && pc + insn.dispOffset === fieldOffset) ripFieldRelocated = true;
-          references.push({
-            insnOffset: pc,
-            fieldOffset,
-            fieldSize: info.size,
-            kind: isBranchField ? (insn.kind === 'call' ? 'call' : 'jump') : 'address',
-            conditional: isBranchField && insn.kind === 'cond-jump',
-            target: addend === 0 ? entryOf(table.symbol[r]) : { kind: 'symbol', symbol: table.symbol[r], addend },
-            relocationType: type,
-          });
+          const kind = isBranchField ? (insn.kind === 'call' ? KIND_CALL : KIND_JUMP) : KIND_ADDRESS;
+          out.push(pc, fieldOffset, info.size, kind, isBranchField && insn.kind === 'cond-jump', table.symbol[r], addend, type);
           r++;
         }
         // The assembler resolves PC-relative fields aimed at its own section; those
@@ -150,38 +133,20 @@ export const x86_64Backend: ArchBackend = {
         if (isBranch && !branchFieldRelocated && insn.relOffset !== undefined && insn.displacement !== undefined) {
           const target = end + insn.displacement;
           if (target < rangeStart || target >= rangeEnd) {
-            references.push({
-              insnOffset: pc,
-              fieldOffset: pc + insn.relOffset,
-              fieldSize: insn.relSize ?? 4,
-              kind: insn.kind === 'call' ? 'call' : 'jump',
-              conditional: insn.kind === 'cond-jump',
-              target: { kind: 'section', section: sectionIndex, offset: target },
-            });
+            out.push(pc, pc + insn.relOffset, insn.relSize ?? 4, insn.kind === 'call' ? KIND_CALL : KIND_JUMP, insn.kind === 'cond-jump', -1, target, -1);
           }
         } else if (insn.ripRelative && !ripFieldRelocated && insn.dispOffset !== undefined) {
           const field = pc + insn.dispOffset;
-          const disp = readInt32(code, field);
-          const target = end + disp;
-          if (target < rangeStart || target >= rangeEnd) {
-            references.push({
-              insnOffset: pc,
-              fieldOffset: field,
-              fieldSize: 4,
-              kind: 'address',
-              conditional: false,
-              target: { kind: 'section', section: sectionIndex, offset: target },
-            });
-          }
+          const target = end + readInt32(code, field);
+          if (target < rangeStart || target >= rangeEnd) out.push(pc, field, 4, KIND_ADDRESS, false, -1, target, -1);
         }
         pc = end;
       }
       // Skip relocations inside an undecodable tail, as address references.
-      while (r < relocationCount && table.offset[r] < rangeEnd) pushAddressReference(references, table, r++);
+      while (r < relocationCount && table.offset[r] < rangeEnd) pushAddressReference(out, table, r++);
     }
-    while (r < relocationCount) pushAddressReference(references, table, r++);
-    references.sort((a, b) => a.fieldOffset - b.fieldOffset);
-    return { instructionCount, references, undecodable };
+    while (r < relocationCount) pushAddressReference(out, table, r++);
+    return out.finish();
   },
 };
 
@@ -206,20 +171,14 @@ function lineArgument(code: Uint8Array, at: number, length: number): { register:
   return { register, value };
 }
 
-function pushAddressReference(references: CodeReference[], table: RelocationTable, r: number): void {
-  if (table.type[r] === 0) return;
-  const info = relocationInfo(table.type[r]);
-  references.push({
-    insnOffset: table.offset[r],
-    fieldOffset: table.offset[r],
-    fieldSize: info.size,
-    kind: 'address',
-    conditional: false,
-    // Without the instruction we cannot know where it ends; for a 4-byte field the
-    // usual case is that it ends the instruction.
-    target: { kind: 'symbol', symbol: table.symbol[r], addend: table.addend[r] + (info.pcRelative ? info.size : 0) },
-    relocationType: table.type[r],
-  });
+function pushAddressReference(out: SectionCodeBuilder, table: RelocationTable, r: number): void {
+  const type = table.type[r];
+  if (type === 0) return;
+  const info = relocationInfo(type);
+  // Without the instruction we cannot know where it ends; for a 4-byte field the usual
+  // case is that it ends the instruction.
+  const at = table.offset[r];
+  out.push(at, at, info.size, KIND_ADDRESS, false, table.symbol[r], table.addend[r] + (info.pcRelative ? info.size : 0), type);
 }
 
 function readInt32(code: Uint8Array, at: number): number {
