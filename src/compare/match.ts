@@ -20,6 +20,7 @@ export interface Matching {
 export function normalizeName(name: string): string {
   // __UNIQUE_ID_<prefix><__COUNTER__> names (dynamic debug descriptors, modinfo) count up
   // with every use of the macro in the file, so an unrelated addition renumbers them.
+  if (!name.includes('.') && !name.startsWith('__UNIQUE_ID_')) return name; // most names: nothing to do
   return name.replace(/^(__UNIQUE_ID_\D*?)\d+/, '$1N').replace(/\.\d+(?=\.|$)/g, '.N');
 }
 

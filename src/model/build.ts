@@ -22,7 +22,16 @@ class CoverIndex<T extends { offset: number; size: number }> {
   constructor(items: T[]) {
     this.items = items.sort((a, b) => a.offset - b.offset || b.size - a.size);
   }
+  private last: T | undefined;
+
   covering(offset: number): T | undefined {
+    // References and table entries come in code order: mostly the same symbol as last time.
+    const last = this.last;
+    if (last !== undefined && offset >= last.offset && offset < last.offset + last.size) return last;
+    return this.search(offset);
+  }
+
+  private search(offset: number): T | undefined {
     const items = this.items;
     let lo = 0;
     let hi = items.length - 1;
@@ -37,7 +46,12 @@ class CoverIndex<T extends { offset: number; size: number }> {
     // Nested or overlapping symbols are rare; look back a little for one that covers.
     for (let i = best; i >= 0 && i > best - 4; i--) {
       const item = items[i];
-      if (offset >= item.offset && offset < item.offset + item.size) return item;
+      if (offset >= item.offset && offset < item.offset + item.size) {
+        // Remembered only where no later symbol starts inside it, so the answer stays the same.
+        const next = items[i + 1];
+        this.last = next === undefined || next.offset >= item.offset + item.size ? item : undefined;
+        return item;
+      }
     }
     return undefined;
   }
@@ -59,45 +73,55 @@ export function buildModel(object: ElfObject): ObjectModel {
 
   // Functions, with aliases folded into the first symbol at the same place.
   const functions: FunctionInfo[] = [];
-  const byPlace = new Map<string, FunctionInfo>();
+  const byPlace = new Map<number, FunctionRecord[]>();
   for (const symbol of object.symbols) {
     if (!isFunctionSymbol(symbol, object)) continue;
-    const place = `${symbol.shndx}:${symbol.value}:${symbol.size}`;
-    const existing = byPlace.get(place);
+    const place = symbol.shndx * 0x1_0000_0000 + symbol.value;
+    const here = byPlace.get(place);
+    const existing = here?.find((fn) => fn.size === symbol.size);
     if (existing) {
       existing.aliases.push(symbol.name);
       continue;
     }
     const fn = new FunctionRecord(functions.length, symbol, object.sections[symbol.shndx].name);
     functions.push(fn);
-    byPlace.set(place, fn);
+    if (here) here.push(fn);
+    else byPlace.set(place, [fn]);
   }
 
   const byName = new Map<string, FunctionInfo[]>();
+  const addName = (name: string, fn: FunctionInfo) => {
+    const list = byName.get(name);
+    if (list) list.push(fn);
+    else byName.set(name, [fn]);
+  };
   for (const fn of functions) {
-    for (const name of [fn.name, ...fn.aliases]) {
-      const list = byName.get(name);
-      if (list) list.push(fn);
-      else byName.set(name, [fn]);
-    }
+    addName(fn.name, fn);
+    for (const alias of fn.aliases) addName(alias, fn);
   }
   // kallsyms tells same-named symbols apart by their position among all of them.
-  const functionBySymbol = new Map(functions.map((fn) => [fn.symbol, fn]));
-  const symbolsByName = new Map<string, ElfSymbol[]>();
-  for (const fn of functions) symbolsByName.set(fn.name, []);
+  const occurrences = new Map<string, number>();
+  for (const fn of functions) occurrences.set(fn.name, 0);
+  const counts = (symbol: ElfSymbol) => symbol.type !== STT_SECTION && symbol.type !== STT_FILE && symbol.shndx !== SHN_UNDEF;
+  let repeated = false;
   for (const symbol of object.symbols) {
-    const list = symbolsByName.get(symbol.name);
-    if (!list || symbol.type === STT_SECTION || symbol.type === STT_FILE || symbol.shndx === SHN_UNDEF) continue;
-    list.push(symbol);
+    const n = occurrences.get(symbol.name);
+    if (n === undefined || !counts(symbol)) continue;
+    occurrences.set(symbol.name, n + 1);
+    if (n > 0) repeated = true;
   }
-  for (const list of symbolsByName.values()) {
-    if (list.length < 2) continue;
-    list.forEach((symbol, i) => {
+  if (repeated) {
+    const functionBySymbol = new Map(functions.map((fn) => [fn.symbol, fn]));
+    const seen = new Map<string, number>();
+    for (const symbol of object.symbols) {
+      if ((occurrences.get(symbol.name) ?? 0) < 2 || !counts(symbol)) continue;
+      const position = (seen.get(symbol.name) ?? 0) + 1;
+      seen.set(symbol.name, position);
       const fn = functionBySymbol.get(symbol);
-      if (!fn) return;
-      fn.sympos = i + 1;
+      if (!fn) continue;
+      fn.sympos = position;
       fn.key = `${fn.name},${fn.sympos}`;
-    });
+    }
   }
   const byKey = new Map(functions.map((fn) => [fn.key, fn]));
 
@@ -381,6 +405,24 @@ function jumpTableTransfers(
   const out: Transfer[] = [];
   // Where code takes the address of a data section: the candidate table starts.
   const users = new Map<number, { offset: number; fn: FunctionInfo; at: number }[]>();
+  // Only data sections with relocations into code can hold a jump table.
+  const candidates = new Map<number, boolean>();
+  const holdsCodeAddresses = (index: number): boolean => {
+    let known = candidates.get(index);
+    if (known === undefined) {
+      known = false;
+      const section = object.sections[index];
+      if (section && (section.flags & SHF_EXECINSTR) === 0) {
+        const table = object.relocationTable(index);
+        for (let r = 0; r < table.count && !known; r++) {
+          const target = object.symbols[table.symbol[r]];
+          if (target && target.shndx !== SHN_UNDEF && !target.reserved && (object.sections[target.shndx]?.flags ?? 0) & SHF_EXECINSTR) known = true;
+        }
+      }
+      candidates.set(index, known);
+    }
+    return known;
+  };
   for (const fn of functions) {
     const code = fn.code;
     for (let i = fn.firstReference; i < fn.endReference; i++) {
@@ -388,8 +430,7 @@ function jumpTableTransfers(
       // Data sections hold no functions: the symbol's section and offset are the location.
       const symbol = object.symbols[code.symbol[i]];
       if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
-      const section = object.sections[symbol.shndx];
-      if (!section || section.flags & SHF_EXECINSTR) continue;
+      if (!holdsCodeAddresses(symbol.shndx)) continue;
       const offset = symbol.value + code.value[i];
       const list = users.get(symbol.shndx) ?? [];
       list.push({ offset, fn, at: code.insnOffset[i] - fn.offset });

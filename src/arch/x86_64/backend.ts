@@ -1,7 +1,7 @@
 import type { ElfObject, RelocationTable } from '../../elf/types.js';
 import { EM_X86_64 } from '../../elf/types.js';
 import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type ArchBackend, type LineArgument, type SectionCode } from '../backend.js';
-import { decodeInsn, decodeInto, emptyInsn } from './decode.js';
+import { K_CALL, K_COND, K_JUMP, K_RET, decodeNext, decoded } from './decode.js';
 
 /** x86-64 relocation types (psABI), with the size of the field each one patches. */
 const RELOCATIONS: Record<number, { name: string; size: number; pcRelative: boolean; address: boolean }> = {
@@ -55,15 +55,16 @@ export const x86_64Backend: ArchBackend = {
     const pending: LineArgument[] = [];
     let sinceArgument = 0;
     while (pc < a.length) {
-      const insn = decodeInsn(a, pc, a.length);
-      const other = decodeInsn(b, pc, b.length);
-      if (!insn || !other || insn.length !== other.length) return undefined;
-      const end = pc + insn.length;
+      const otherLength = decodeNext(b, pc, b.length);
+      const length = decodeNext(a, pc, a.length);
+      if (length === 0 || length !== otherLength) return undefined;
+      const kind = decoded.kind;
+      const end = pc + length;
       let same = true;
       for (let i = pc; i < end; i++) if (a[i] !== b[i]) same = false;
       if (!same) {
-        const la = lineArgument(a, pc, insn.length);
-        const lb = lineArgument(b, pc, insn.length);
+        const la = lineArgument(a, pc, length);
+        const lb = lineArgument(b, pc, length);
         if (la === undefined || lb === undefined || la.register !== lb.register) return undefined;
         pending.push({ shift: lb.value - la.value, register: la.register, callOffset: -1 });
         sinceArgument = 0;
@@ -71,10 +72,10 @@ export const x86_64Backend: ArchBackend = {
         // The constant must reach a call as an argument, as __LINE__ passed to a
         // logging or journalling helper does; anything else may be a real change.
         // A tail call (jmp to another function) passes arguments as a call does.
-        if (insn.kind === 'call' || insn.kind === 'jump') {
+        if (kind === K_CALL || kind === K_JUMP) {
           for (const arg of pending) found.push({ ...arg, callOffset: pc });
           pending.length = 0;
-        } else if (++sinceArgument > 24 || insn.kind === 'ret') return undefined;
+        } else if (++sinceArgument > 24 || kind === K_RET) return undefined;
       }
       pc = end;
     }
@@ -85,58 +86,65 @@ export const x86_64Backend: ArchBackend = {
     const code = object.sectionData(sectionIndex);
     const table = object.relocationTable(sectionIndex);
     const relocationCount = table.count;
-    const sortedStarts = [...new Set([0, ...starts])].filter((s) => s >= 0 && s < code.length).sort((a, b) => a - b);
+    const sortedStarts = sortedUniqueStarts(starts, code.length);
 
-    const insn = emptyInsn();
     const out = new SectionCodeBuilder(sectionIndex, relocationCount + (code.length >> 5));
+    const codeEnd = code.length;
     let r = 0;
+    // Offset of the next relocation: checked at every instruction, so kept at hand.
+    let nextRelocation = relocationCount > 0 ? table.offset[0] : Infinity;
 
     for (let si = 0; si < sortedStarts.length; si++) {
       const rangeStart = sortedStarts[si];
-      const rangeEnd = si + 1 < sortedStarts.length ? sortedStarts[si + 1] : code.length;
+      const rangeEnd = si + 1 < sortedStarts.length ? sortedStarts[si + 1] : codeEnd;
       let pc = rangeStart;
       // Relocations that fall before this range (inside bytes we could not decode) still
       // count, as plain address references.
       while (r < relocationCount && table.offset[r] < rangeStart) pushAddressReference(out, table, r++);
+      nextRelocation = r < relocationCount ? table.offset[r] : Infinity;
       while (pc < rangeEnd) {
-        if (!decodeInto(code, pc, code.length, insn)) {
+        const length = decodeNext(code, pc, codeEnd);
+        if (length === 0) {
           // Data or an opcode the decoder does not know: resynchronise at the next symbol.
           out.undecodable.push({ offset: pc, length: rangeEnd - pc });
           break;
         }
-        const end = pc + insn.length;
+        const end = pc + length;
         out.instructionCount++;
-        const isBranch = insn.kind === 'call' || insn.kind === 'jump' || insn.kind === 'cond-jump';
+        const kind = decoded.kind;
+        const isBranch = kind === K_CALL || kind === K_JUMP || kind === K_COND;
         let branchFieldRelocated = false;
         let ripFieldRelocated = false;
-        while (r < relocationCount && table.offset[r] < end) {
-          const fieldOffset = table.offset[r];
-          const type = table.type[r];
-          // R_X86_64_NONE patches nothing: objtool leaves one where it turned a static
-          // branch's jmp into a NOP (the destination lives on in __jump_table).
-          if (type === 0) {
+        if (nextRelocation < end) {
+          while (r < relocationCount && table.offset[r] < end) {
+            const fieldOffset = table.offset[r];
+            const type = table.type[r];
+            // R_X86_64_NONE patches nothing: objtool leaves one where it turned a static
+            // branch's jmp into a NOP (the destination lives on in __jump_table).
+            if (type === 0) {
+              r++;
+              continue;
+            }
+            const info = relocationInfo(type);
+            const addend = table.addend[r] + (info.pcRelative ? end - fieldOffset : 0);
+            const isBranchField = isBranch && decoded.relOffset >= 0 && pc + decoded.relOffset === fieldOffset;
+            if (isBranchField) branchFieldRelocated = true;
+            if (decoded.ripRelative && decoded.dispOffset >= 0 && pc + decoded.dispOffset === fieldOffset) ripFieldRelocated = true;
+            const referenceKind = isBranchField ? (kind === K_CALL ? KIND_CALL : KIND_JUMP) : KIND_ADDRESS;
+            out.push(pc, fieldOffset, info.size, referenceKind, isBranchField && kind === K_COND, table.symbol[r], addend, type);
             r++;
-            continue;
           }
-          const info = relocationInfo(type);
-          const distanceToEnd = end - fieldOffset;
-          const addend = table.addend[r] + (info.pcRelative ? distanceToEnd : 0);
-          const isBranchField = isBranch && insn.relOffset !== undefined && pc + insn.relOffset === fieldOffset;
-          if (isBranchField) branchFieldRelocated = true;
-          if (insn.ripRelative && insn.dispOffset !== undefined && pc + insn.dispOffset === fieldOffset) ripFieldRelocated = true;
-          const kind = isBranchField ? (insn.kind === 'call' ? KIND_CALL : KIND_JUMP) : KIND_ADDRESS;
-          out.push(pc, fieldOffset, info.size, kind, isBranchField && insn.kind === 'cond-jump', table.symbol[r], addend, type);
-          r++;
+          nextRelocation = r < relocationCount ? table.offset[r] : Infinity;
         }
         // The assembler resolves PC-relative fields aimed at its own section; those
         // references leave no relocation but must be seen all the same.
-        if (isBranch && !branchFieldRelocated && insn.relOffset !== undefined && insn.displacement !== undefined) {
-          const target = end + insn.displacement;
+        if (isBranch && !branchFieldRelocated && decoded.relOffset >= 0) {
+          const target = end + decoded.displacement;
           if (target < rangeStart || target >= rangeEnd) {
-            out.push(pc, pc + insn.relOffset, insn.relSize ?? 4, insn.kind === 'call' ? KIND_CALL : KIND_JUMP, insn.kind === 'cond-jump', -1, target, -1);
+            out.push(pc, pc + decoded.relOffset, decoded.relSize, kind === K_CALL ? KIND_CALL : KIND_JUMP, kind === K_COND, -1, target, -1);
           }
-        } else if (insn.ripRelative && !ripFieldRelocated && insn.dispOffset !== undefined) {
-          const field = pc + insn.dispOffset;
+        } else if (decoded.ripRelative && !ripFieldRelocated && decoded.dispOffset >= 0) {
+          const field = pc + decoded.dispOffset;
           const target = end + readInt32(code, field);
           if (target < rangeStart || target >= rangeEnd) out.push(pc, field, 4, KIND_ADDRESS, false, -1, target, -1);
         }
@@ -179,6 +187,21 @@ function pushAddressReference(out: SectionCodeBuilder, table: RelocationTable, r
   // case is that it ends the instruction.
   const at = table.offset[r];
   out.push(at, at, info.size, KIND_ADDRESS, false, table.symbol[r], table.addend[r] + (info.pcRelative ? info.size : 0), type);
+}
+
+/** Where linear decoding restarts: every symbol start in the section, and its beginning. */
+function sortedUniqueStarts(starts: readonly number[], size: number): Float64Array {
+  const sorted = new Float64Array(starts.length + 1);
+  sorted[0] = 0;
+  for (let i = 0; i < starts.length; i++) sorted[i + 1] = starts[i];
+  sorted.sort();
+  let n = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const s = sorted[i];
+    if (s < 0 || s >= size || (n > 0 && sorted[n - 1] === s)) continue;
+    sorted[n++] = s;
+  }
+  return sorted.subarray(0, n);
 }
 
 function readInt32(code: Uint8Array, at: number): number {

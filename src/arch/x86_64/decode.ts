@@ -76,12 +76,12 @@ const F_FORCE_REG = 0x40;
 const F_GROUP = 0x80;
 
 const K_OTHER = 0;
-const K_CALL = 1;
-const K_JUMP = 2;
-const K_COND = 3;
+export const K_CALL = 1;
+export const K_JUMP = 2;
+export const K_COND = 3;
 const K_ICALL = 4;
 const K_IJUMP = 5;
-const K_RET = 6;
+export const K_RET = 6;
 const K_TRAP = 7;
 const K_SHIFT = 8;
 
@@ -594,6 +594,27 @@ export function decodeInto(code: Uint8Array, offset: number, end: number | undef
  * Length of the instruction at `offset`, or 0 if invalid/truncated. Allocation
  * free, for callers that only need boundaries.
  */
+/**
+ * The fields of the last instruction `decodeNext` decoded, as plain numbers: scanning a
+ * section decodes millions of instructions, and this way none of them becomes an object.
+ * Offsets are from the instruction's first byte; -1 where the instruction has no such field.
+ */
+export const decoded = { kind: 0, relOffset: -1, relSize: 0, displacement: 0, dispOffset: -1, ripRelative: false };
+
+/** Decodes the instruction at `offset` (before `end`) into `decoded`; its length, or 0 if undecodable. */
+export function decodeNext(code: Uint8Array, offset: number, end: number): number {
+  if (offset < 0 || offset >= end || end > code.length) return 0;
+  const length = decodeCore(code, offset, end);
+  if (length === 0) return 0;
+  decoded.kind = oKind;
+  decoded.relOffset = oRelSize !== 0 ? oRelOff : -1;
+  decoded.relSize = oRelSize;
+  decoded.displacement = oRelSize !== 0 ? oDisp : 0;
+  decoded.dispOffset = oDispSize !== 0 ? oDispOff : -1;
+  decoded.ripRelative = oRip;
+  return length;
+}
+
 export function insnLength(code: Uint8Array, offset: number, end?: number): number {
   const e = validRange(code, offset, end);
   if (e < 0) return 0;
