@@ -26,6 +26,8 @@ interface Expected {
   functions: { name: string; status: string; original: { symbol: string; parts: string[] } | null; patched: { symbol: string; parts: string[] } | null; cold_mapping?: string; reasons_include?: string[] }[];
   stack_only: { enable: { name: string; owner: string; reason: string }[]; disable: { name: string; owner: string; reason: string }[] };
   renames?: { original: string; patched: string }[];
+  /** Functions that differ only in line numbers, when the case is about them. */
+  line_shifts?: { name: string; shift: number }[];
 }
 
 /** Objects are built as `orig.c` on both sides, so __FILE__ and STT_FILE agree as in a real rebuild. */
@@ -94,6 +96,9 @@ describe('compare fixtures (testdata/compare)', () => {
       if (expected.renames) {
         const renames = report.renames.map((r) => `${r.original} -> ${r.patched}`).sort();
         expect(renames).toEqual(expected.renames.map((r) => `${r.original} -> ${r.patched}`).sort());
+      }
+      if (expected.line_shifts) {
+        expect(report.line_shifts.map((l) => ({ name: l.name, shift: l.shift }))).toEqual(expected.line_shifts);
       }
     });
   }

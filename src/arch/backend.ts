@@ -11,6 +11,8 @@ export type TransferKind = 'call' | 'jump' | 'address';
 export interface LineArgument {
   /** New value minus old value. */
   shift: number;
+  /** The old value. */
+  original: number;
   /** The argument register, by the architecture's own numbering. */
   register: number;
   /** Offset in the function of the call that receives it. */

@@ -225,7 +225,7 @@ export class CodeComparer {
     const count = a.start[o.id + 1] - first;
     const firstB = b.start[p.id];
     if (count !== b.start[p.id + 1] - firstB) return 'changed';
-    const shifts: { shift: number; parameter: string }[] = [];
+    const shifts: LineShift[] = [];
     for (let k = 0; k < count; k++) {
       const x = a.tables[a.table[first + k]];
       const y = b.tables[b.table[firstB + k]];
@@ -252,7 +252,7 @@ export class CodeComparer {
       }
       const lx = entryLine(x, ix);
       const ly = entryLine(y, iy);
-      if (lx !== ly) shifts.push({ shift: ly! - lx!, parameter: `${x.name}#line` });
+      if (lx !== ly) shifts.push({ shift: ly! - lx!, parameter: `${x.name}#line`, original: lx! });
     }
     return shifts;
   }
@@ -320,7 +320,7 @@ export class CodeComparer {
         else reasons.add('relocation');
       }
     }
-    const lineShifts: { shift: number; parameter: string }[] = [];
+    const lineShifts: LineShift[] = [];
     if (maskedDiffer && !reasons.has('code')) {
       const args = reasons.size === 0 ? this.original.backend.lineNumberShifts(maskedDiffer[0], maskedDiffer[1]) : undefined;
       if (args) {
@@ -333,7 +333,7 @@ export class CodeComparer {
           }
           return '';
         };
-        for (const a of args) lineShifts.push({ shift: a.shift, parameter: `${calleeAt(a.callOffset)}#${a.register}` });
+        for (const a of args) lineShifts.push({ shift: a.shift, parameter: `${calleeAt(a.callOffset)}#${a.register}`, original: a.original });
       } else reasons.add('code');
     }
     if (!reasons.has('code')) {
@@ -369,7 +369,17 @@ export class CodeComparer {
   }
 }
 
-type SpecialDifference = 'changed' | { shift: number; parameter: string }[];
+type SpecialDifference = 'changed' | LineShift[];
+
+/** A constant that may be a source line number, as it differs between the builds. */
+export interface LineShift {
+  /** New value minus old value. */
+  shift: number;
+  /** Where it is passed: `callee#register`, or `table#line` for a line field of a kernel table. */
+  parameter: string;
+  /** The old value. */
+  original: number;
+}
 
 export interface FunctionDifference {
   reasons: ChangeReason[];
@@ -377,5 +387,5 @@ export interface FunctionDifference {
    * Set when the only difference is in line-number-like call arguments: each one's shift,
    * and the parameter it is passed as (callee and register).
    */
-  lineShifts?: { shift: number; parameter: string }[];
+  lineShifts?: LineShift[];
 }

@@ -1,5 +1,5 @@
 import type { FunctionInfo, ObjectModel } from '../model/types.js';
-import { CodeComparer, type ChangeReason, type FunctionDifference } from './code.js';
+import { CodeComparer, type LineShift, type ChangeReason, type FunctionDifference } from './code.js';
 import { matchFunctions, type Matching } from './match.js';
 
 export type ColdMapping = 'one-to-one' | 'lost' | 'gained' | 'split' | 'merged' | 'reparented' | 'none';
@@ -99,36 +99,58 @@ const KNOWN_LINE_CALLEES = new Set(['__warn_printk', '__might_sleep', '___might_
 
 /**
  * A patch that adds or removes lines shifts every later `__LINE__` in the file by the same
- * amount, so many functions differ only in those constants. A differing constant passed to
- * a call counts as a line number when another function's differs by the same shift, or when
- * the same parameter (callee and register) differs in another function too, or when the
- * callee is one known to take line numbers. A function whose differences are all line
- * numbers is unchanged; a lone changed constant stays a change.
+ * amount, so many functions differ only in those constants. Struct sizes, flags and enum
+ * values passed to calls differ the same way when a patch changes them, and a missed change
+ * is worse than an extra `klp_func`, so a differing constant counts as a line number only on
+ * evidence that it is one:
+ *  - it is the line field of a kernel table entry (`__bug_table`), or the callee is one known
+ *    to take line numbers;
+ *  - its function passes at least two different constants that all moved by the same shift
+ *    (lines of one function move together; `sizeof` moves do not come in distinct pairs);
+ *  - the same parameter (callee and register) is proven a line number in another function
+ *    by the rule above;
+ *  - its shift is proven above for other constants of the object whose old values lie on
+ *    both sides of it (lines between two lines that moved by s moved by s too).
+ * A function whose differences are all line numbers is unchanged; anything else is a change.
  */
 function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>): { name: string; shift: number }[] {
-  const functionsPerShift = new Map<number, Set<FunctionInfo>>();
-  const functionsPerParameter = new Map<string, Set<FunctionInfo>>();
-  const note = <K>(map: Map<K, Set<FunctionInfo>>, key: K, fn: FunctionInfo) => {
-    const set = map.get(key) ?? new Set();
-    set.add(fn);
-    map.set(key, set);
-  };
-  for (const [fn, d] of differences) {
+  const isLineField = (arg: LineShift) => arg.parameter.endsWith('#line');
+  // Lines of one function move together: two different constants moved by the same shift.
+  const movedTogether = (arg: LineShift, all: LineShift[]) =>
+    new Set(all.filter((other) => other.shift === arg.shift && !isLineField(other)).map((other) => other.original)).size >= 2;
+  const lineParameters = new Set<string>();
+  for (const d of differences.values()) {
     for (const arg of d.lineShifts ?? []) {
-      note(functionsPerShift, arg.shift, fn);
-      if (!arg.parameter.startsWith('#')) note(functionsPerParameter, arg.parameter, fn);
+      if (!isLineField(arg) && !arg.parameter.startsWith('#') && movedTogether(arg, d.lineShifts!)) lineParameters.add(arg.parameter);
     }
   }
+  const proven = (_fn: FunctionInfo, arg: LineShift, all: LineShift[]): boolean =>
+    isLineField(arg) || KNOWN_LINE_CALLEES.has(arg.parameter.split('#')[0]) || movedTogether(arg, all) || lineParameters.has(arg.parameter);
+  // Old values proven to be lines, by shift, to place the unproven ones between them.
+  const provenValues = new Map<number, number[]>();
+  const unproven = new Map<FunctionInfo, LineShift[]>();
+  for (const [fn, d] of differences) {
+    if (!d.lineShifts) continue;
+    for (const arg of d.lineShifts) {
+      if (proven(fn, arg, d.lineShifts)) {
+        const list = provenValues.get(arg.shift) ?? [];
+        list.push(arg.original);
+        provenValues.set(arg.shift, list);
+      } else {
+        const list = unproven.get(fn) ?? [];
+        list.push(arg);
+        unproven.set(fn, list);
+      }
+    }
+  }
+  const between = (arg: LineShift) => {
+    const values = provenValues.get(arg.shift) ?? [];
+    return values.some((v) => v < arg.original) && values.some((v) => v > arg.original);
+  };
   const lineOnly: { name: string; shift: number }[] = [];
   for (const [fn, d] of differences) {
     if (!d.lineShifts) continue;
-    const isLine = (arg: { shift: number; parameter: string }) =>
-      // A __bug_table entry's line field is a line number by its layout: no inference needed.
-      arg.parameter.endsWith('#line') ||
-      (functionsPerShift.get(arg.shift)?.size ?? 0) >= 2 ||
-      (functionsPerParameter.get(arg.parameter)?.size ?? 0) >= 2 ||
-      KNOWN_LINE_CALLEES.has(arg.parameter.split('#')[0]);
-    if (d.lineShifts.every(isLine)) lineOnly.push({ name: fn.name, shift: d.lineShifts[0].shift });
+    if ((unproven.get(fn) ?? []).every(between)) lineOnly.push({ name: fn.name, shift: d.lineShifts[0].shift });
     else d.reasons = ['code'];
     delete d.lineShifts;
   }

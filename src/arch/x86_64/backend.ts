@@ -66,7 +66,7 @@ export const x86_64Backend: ArchBackend = {
         const la = lineArgument(a, pc, length);
         const lb = lineArgument(b, pc, length);
         if (la === undefined || lb === undefined || la.register !== lb.register) return undefined;
-        pending.push({ shift: lb.value - la.value, register: la.register, callOffset: -1 });
+        pending.push({ shift: lb.value - la.value, original: la.value, register: la.register, callOffset: -1 });
         sinceArgument = 0;
       } else if (pending.length > 0) {
         // The constant must reach a call as an argument, as __LINE__ passed to a
