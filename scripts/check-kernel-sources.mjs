@@ -836,6 +836,8 @@ function elfInfo(ko) {
   for (const line of r.stdout.split('\n')) {
     const sm = /^\s*\d+:\s+([0-9a-f]+)\s+(\d+)\s+FUNC\s+\w+\s+\w+\s+(\d+)\s+(\S+)$/.exec(line);
     if (sm && !syms.has(sm[4])) syms.set(sm[4], { value: parseInt(sm[1], 16), size: Number(sm[2]), ndx: sm[3] });
+    // a base name also finds its gcc clone (foo.isra.0, foo.constprop.0), not a .cold part
+    if (sm && !/\.cold/.test(sm[4]) && base(sm[4]) !== sm[4] && !syms.has(base(sm[4]))) syms.set(base(sm[4]), syms.get(sm[4]));
     const se = /^\s*\[\s*(\d+)\]\s+(\S+)/.exec(line);
     if (se) secs.set(se[1], se[2]);
   }
