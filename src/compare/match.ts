@@ -17,10 +17,23 @@ export interface Matching {
  * Numbers gcc appends to clones and split parts are not stable between builds:
  * `foo.constprop.0` may come back as `foo.constprop.1`, `foo.cold.12` as `foo.cold.7`.
  */
+const normalized = new Map<string, string>();
+
 export function normalizeName(name: string): string {
+  if (!name.includes('.') && !name.startsWith('__UNIQUE_ID_')) return name; // most names: nothing to do
+  // The same names come back in every object of a tree (`__func__.3`, `__already_done.12`).
+  let result = normalized.get(name);
+  if (result === undefined) {
+    if (normalized.size > 100_000) normalized.clear();
+    result = normalizeNumbers(name);
+    normalized.set(name, result);
+  }
+  return result;
+}
+
+function normalizeNumbers(name: string): string {
   // __UNIQUE_ID_<prefix><__COUNTER__> names (dynamic debug descriptors, modinfo) count up
   // with every use of the macro in the file, so an unrelated addition renumbers them.
-  if (!name.includes('.') && !name.startsWith('__UNIQUE_ID_')) return name; // most names: nothing to do
   return name.replace(/^(__UNIQUE_ID_\D*?)\d+/, '$1N').replace(/\.\d+(?=\.|$)/g, '.N');
 }
 

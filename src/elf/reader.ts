@@ -110,16 +110,15 @@ class FileView {
 
 /**
  * Total characters of names decoded from one string table beyond which the table is
- * taken as corrupt: every distinct offset is decoded once, so real objects stay near the
- * table's own size, while a crafted one (thousands of symbols pointing into the middle of
- * one long string) would otherwise allocate gigabytes.
+ * taken as corrupt: real objects name each symbol once and stay near the table's own
+ * size, while a crafted one (thousands of symbols pointing into the middle of one long
+ * string) would otherwise allocate gigabytes.
  */
 const STRING_BUDGET_FACTOR = 16;
 const STRING_BUDGET_MIN = 16 << 20;
 
 class StringTable {
   private readonly table: Buffer;
-  private readonly cache = new Map<number, string>();
   private budget: number;
   constructor(
     private readonly file: FileView,
@@ -132,8 +131,6 @@ class StringTable {
     this.budget = Math.max(STRING_BUDGET_MIN, size * STRING_BUDGET_FACTOR);
   }
   get(offset: number): string {
-    const cached = this.cache.get(offset);
-    if (cached !== undefined) return cached;
     if (offset >= this.size) {
       if (offset === 0 && this.size === 0) return '';
       this.file.fail(`${this.what}: string offset 0x${offset.toString(16)} is past the table's end (size 0x${this.size.toString(16)})`);
@@ -145,9 +142,7 @@ class StringTable {
     if (end === table.length) this.file.fail(`${this.what}: unterminated string at offset 0x${offset.toString(16)}`);
     this.budget -= end - offset;
     if (this.budget < 0) this.file.fail(`${this.what}: names overlap far more than any real string table's (corrupt name offsets)`);
-    const text = this.table.toString('latin1', offset, end);
-    this.cache.set(offset, text);
-    return text;
+    return this.table.toString('latin1', offset, end);
   }
 }
 

@@ -17,40 +17,48 @@ import { findParts } from './parts.js';
 import type { Edge, FunctionInfo, Location, ObjectModel, PartEvidence } from './types.js';
 
 /** Sorted, sized symbols of one section, for "which symbol covers this offset". */
-class CoverIndex<T extends { offset: number; size: number }> {
+class CoverIndex<T> {
   private readonly items: T[];
-  constructor(items: T[]) {
-    this.items = items.sort((a, b) => a.offset - b.offset || b.size - a.size);
+  private readonly starts: Float64Array;
+  private readonly ends: Float64Array;
+  /** Index of the item the last lookup found, where it is safe to try first (-1: none). */
+  private last = -1;
+
+  constructor(items: T[], start: (item: T) => number, size: (item: T) => number) {
+    this.items = items.sort((a, b) => start(a) - start(b) || size(b) - size(a));
+    this.starts = new Float64Array(items.length);
+    this.ends = new Float64Array(items.length);
+    items.forEach((item, i) => {
+      this.starts[i] = start(item);
+      this.ends[i] = start(item) + size(item);
+    });
   }
-  private last: T | undefined;
 
   covering(offset: number): T | undefined {
     // References and table entries come in code order: mostly the same symbol as last time.
     const last = this.last;
-    if (last !== undefined && offset >= last.offset && offset < last.offset + last.size) return last;
+    if (last >= 0 && offset >= this.starts[last] && offset < this.ends[last]) return this.items[last];
     return this.search(offset);
   }
 
   private search(offset: number): T | undefined {
-    const items = this.items;
+    const { starts, ends } = this;
     let lo = 0;
-    let hi = items.length - 1;
+    let hi = starts.length - 1;
     let best = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (items[mid].offset <= offset) {
+      if (starts[mid] <= offset) {
         best = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
     // Nested or overlapping symbols are rare; look back a little for one that covers.
     for (let i = best; i >= 0 && i > best - 4; i--) {
-      const item = items[i];
-      if (offset >= item.offset && offset < item.offset + item.size) {
+      if (offset >= starts[i] && offset < ends[i]) {
         // Remembered only where no later symbol starts inside it, so the answer stays the same.
-        const next = items[i + 1];
-        this.last = next === undefined || next.offset >= item.offset + item.size ? item : undefined;
-        return item;
+        this.last = i + 1 >= starts.length || starts[i + 1] >= ends[i] ? i : -1;
+        return this.items[i];
       }
     }
     return undefined;
@@ -73,20 +81,22 @@ export function buildModel(object: ElfObject): ObjectModel {
 
   // Functions, with aliases folded into the first symbol at the same place.
   const functions: FunctionInfo[] = [];
-  const byPlace = new Map<number, FunctionRecord[]>();
+  // Aliases share section, value and size; symbols that share only the start are distinct.
+  const byPlace = new Map<number, FunctionRecord>();
+  const bySizedPlace = new Map<string, FunctionRecord>();
   for (const symbol of object.symbols) {
     if (!isFunctionSymbol(symbol, object)) continue;
     const place = symbol.shndx * 0x1_0000_0000 + symbol.value;
-    const here = byPlace.get(place);
-    const existing = here?.find((fn) => fn.size === symbol.size);
+    const first = byPlace.get(place);
+    const existing = first === undefined || first.size === symbol.size ? first : bySizedPlace.get(`${place}:${symbol.size}`);
     if (existing) {
       existing.aliases.push(symbol.name);
       continue;
     }
     const fn = new FunctionRecord(functions.length, symbol, object.sections[symbol.shndx].name);
     functions.push(fn);
-    if (here) here.push(fn);
-    else byPlace.set(place, [fn]);
+    if (first === undefined) byPlace.set(place, fn);
+    else bySizedPlace.set(`${place}:${symbol.size}`, fn);
   }
 
   const byName = new Map<string, FunctionInfo[]>();
@@ -133,20 +143,20 @@ export function buildModel(object: ElfObject): ObjectModel {
     else functionsBySection.set(fn.section, [fn]);
   }
   const functionIndex = new Map<number, CoverIndex<FunctionInfo>>();
-  for (const [section, list] of functionsBySection) functionIndex.set(section, new CoverIndex([...list]));
+  for (const [section, list] of functionsBySection) functionIndex.set(section, new CoverIndex([...list], (fn) => fn.offset, (fn) => fn.size));
 
-  let dataIndex: Map<number, CoverIndex<{ offset: number; size: number; symbol: ElfSymbol }>> | undefined;
+  let dataIndex: Map<number, CoverIndex<ElfSymbol>> | undefined;
   const dataSymbolCovering = (section: number, offset: number) => {
     if (!dataIndex) {
       dataIndex = new Map();
-      const bySection = new Map<number, { offset: number; size: number; symbol: ElfSymbol }[]>();
+      const bySection = new Map<number, ElfSymbol[]>();
       for (const symbol of object.symbols) {
         if (symbol.size === 0 || symbol.type === STT_SECTION || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
-        const list = bySection.get(symbol.shndx) ?? [];
-        list.push({ offset: symbol.value, size: symbol.size, symbol });
-        bySection.set(symbol.shndx, list);
+        const list = bySection.get(symbol.shndx);
+        if (list) list.push(symbol);
+        else bySection.set(symbol.shndx, [symbol]);
       }
-      for (const [section, list] of bySection) dataIndex.set(section, new CoverIndex(list));
+      for (const [section, list] of bySection) dataIndex.set(section, new CoverIndex(list, (s) => s.value, (s) => s.size));
     }
     return dataIndex.get(section)?.covering(offset);
   };
@@ -167,7 +177,7 @@ export function buildModel(object: ElfObject): ObjectModel {
     let location = places.get(key);
     if (!location) {
       const data = dataSymbolCovering(section, offset);
-      location = data ? { kind: 'section', section, offset, symbol: data.symbol, symbolOffset: offset - data.offset } : { kind: 'section', section, offset };
+      location = data ? { kind: 'section', section, offset, symbol: data, symbolOffset: offset - data.value } : { kind: 'section', section, offset };
       places.set(key, location);
     }
     return location;
