@@ -1,8 +1,11 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareObjects, modelObject } from '../src/api.js';
 import { expectValidReport } from './helpers/schema.js';
+import { parseElf } from '../src/elf/reader.js';
+import { sameCode, sameCodeQuick } from '../src/tree/unchanged.js';
+import { listObjects } from '../src/tree/walk.js';
 
 /**
  * Real kernel objects: Debian's linux-image-6.1.0-54-amd64 and -55-amd64 modules, fetched by
@@ -21,6 +24,24 @@ const older = modulesDir('6.1.0-54');
 const newer = modulesDir('6.1.0-55');
 
 describe.skipIf(!older || !newer)('Debian 6.1 kernel modules', () => {
+  it('proves unchanged pairs from the symbol table bytes exactly as from parsed symbols', () => {
+    const a = listObjects(older!);
+    const b = listObjects(newer!);
+    // Every 8th pair of the tree: build noise only, struct layout changes, and everything between.
+    const paths = [...a.keys()].filter((p, i) => b.has(p) && i % 8 === 0);
+    let same = 0;
+    for (const path of paths) {
+      const x = readFileSync(a.get(path)!);
+      const y = readFileSync(b.get(path)!);
+      const quick = sameCodeQuick(parseElf(x, path, { skipSymbols: true }), parseElf(y, path, { skipSymbols: true }));
+      expect(quick, path).toBe(sameCode(parseElf(x, path), parseElf(y, path)));
+      if (quick) same++;
+    }
+    // Most pairs of two successive builds differ only in noise; some do not.
+    expect(same).toBeGreaterThan(paths.length / 2);
+    expect(same).toBeLessThan(paths.length);
+  });
+
   it('attaches every .cold part of ext4.ko to its parent, with jump evidence', () => {
     const model = modelObject(join(older!, 'fs', 'ext4', 'ext4.ko'));
     const cold = model.functions.filter((fn) => fn.name.includes('.cold'));

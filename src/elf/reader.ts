@@ -146,7 +146,15 @@ class StringTable {
   }
 }
 
-export function parseElf(input: Buffer | Uint8Array, path: string): ElfObject {
+export interface ParseOptions {
+  /**
+   * Leave `symbols` empty: for callers that only look at sections and read the symbol
+   * table's bytes themselves (tree mode's quick proof that two objects are the same).
+   */
+  skipSymbols?: boolean;
+}
+
+export function parseElf(input: Buffer | Uint8Array, path: string, options: ParseOptions = {}): ElfObject {
   // elfy needs Buffer methods; wrapping a Uint8Array shares its memory.
   const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   if (bytes.length < 16 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
@@ -220,7 +228,7 @@ export function parseElf(input: Buffer | Uint8Array, path: string): ElfObject {
   if (shstr.type !== SHT_STRTAB) file.fail(`section name table (section ${shstrndx}) is not a string table`);
   const sectionNames = new StringTable(file, shstr.offset, shstr.size, 'section name table');
   for (const section of sections) section.name = sectionNames.get(nameOffsets[section.index]);
-  return buildObject(file, path, is64, type, machine, sections);
+  return buildObject(file, path, is64, type, machine, sections, options.skipSymbols ?? false);
 }
 
 function buildObject(
@@ -230,13 +238,14 @@ function buildObject(
   type: number,
   machine: number,
   sections: ElfSection[],
+  skipSymbols: boolean,
 ): ElfObject {
   const describe = (s: ElfSection) => `section ${s.index} (${s.name || 'unnamed'})`;
   const symtabs = sections.filter((s) => s.type === SHT_SYMTAB);
   if (symtabs.length > 1) file.fail(`has ${symtabs.length} symbol tables`);
   const symtab = symtabs[0];
   const symbols: ElfSymbol[] = [];
-  if (symtab) {
+  if (symtab && !skipSymbols) {
     const entsize = is64 ? 24 : 16;
     if (symtab.entsize !== entsize && symtab.entsize !== 0) file.fail(`${describe(symtab)}: entry size ${symtab.entsize}, expected ${entsize}`);
     if (symtab.size % entsize !== 0) file.fail(`${describe(symtab)}: size ${symtab.size} is not a multiple of ${entsize}`);
@@ -387,7 +396,8 @@ function buildObject(
     if (section.type !== SHT_GROUP) continue;
     if (section.size % 4 !== 0 || section.size < 4) file.fail(`${describe(section)}: size ${section.size} is not a whole number of words`);
     if (!symtab || section.link !== symtab.index) file.fail(`${describe(section)}: linked symbol table ${section.link} is not the object's symbol table`);
-    if (section.info >= symbols.length) file.fail(`${describe(section)}: signature symbol ${section.info} does not exist (${symbols.length} symbols)`);
+    const symbolCount = symtab ? symtab.size / (is64 ? 24 : 16) : 0;
+    if (section.info >= symbolCount) file.fail(`${describe(section)}: signature symbol ${section.info} does not exist (${symbolCount} symbols)`);
     const words = section.size / 4;
     const members: number[] = [];
     for (let i = 1; i < words; i++) {

@@ -7,7 +7,7 @@ import { InputError } from '../errors.js';
 import { buildModel } from '../model/build.js';
 import { buildCompareReport } from '../report/build.js';
 import type { CompareReport } from '../report/types.js';
-import { sameCode } from './unchanged.js';
+import { sameCode, sameCodeQuick } from './unchanged.js';
 
 export interface ObjectPairRequest {
   path: string;
@@ -72,9 +72,15 @@ export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult 
     const a = originalReader.read(request.original);
     const b = patchedReader.read(request.patched);
     if (a.equals(b)) return { path: request.path, status: 'identical' };
+    // Most pairs of a rebuilt tree differ only in build noise: prove that from the section
+    // table and the symbol table's bytes before making an object of every symbol.
+    const quickOriginal = parseElf(a, request.original, { skipSymbols: true });
+    const moduleName = request.path.endsWith('.ko') ? moduleNameOf(quickOriginal) : undefined;
+    if (sameCodeQuick(quickOriginal, parseElf(b, request.patched, { skipSymbols: true }))) {
+      return { path: request.path, status: 'unchanged', moduleName };
+    }
     const original = parseElf(a, request.original);
     const patched = parseElf(b, request.patched);
-    const moduleName = request.path.endsWith('.ko') ? moduleNameOf(original) : undefined;
     if (sameCode(original, patched)) return { path: request.path, status: 'unchanged', moduleName };
     const comparison = compareModels(buildModel(original), buildModel(patched));
     const sets = deriveStackOnly(comparison);
