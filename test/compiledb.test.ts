@@ -378,6 +378,25 @@ describe('buildFromCompilationDatabase: commands', () => {
     expect(again.calls().length).toBeLessThan(4);
   });
 
+  it('cancelling stops the whole compiler (a wrapper and its children) and leaves no temporary file behind', async () => {
+    // What gcc's cc1 does with its .s file when it is killed at the wrong moment.
+    const dir = join(scratch, 'wrap-litter');
+    mkdirSync(dir, { recursive: true });
+    const script = join(dir, 'litter.sh');
+    // The sleep is the wrapper's own child: cancelling must reach it too, or the run waits for it.
+    writeFileSync(script, ['#!/bin/sh', 'touch "${TMPDIR:-/tmp}/cc-litter.$$.s"', 'sleep 60', 'exec gcc "$@"', ''].join('\n'));
+    chmodSync(script, 0o755);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 1000);
+    const started = Date.now();
+    const cancelled = await rejection(build('fix-core.patch', { cc: script, jobs: 2, signal: controller.signal }));
+    clearTimeout(timer);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(cancelled).toBeInstanceOf(CompileError);
+    expect(cancelled.message).toMatch(/cancelled/);
+    // afterEach checks that the TMPDIR the tool was given is empty again.
+  });
+
   it('refuses a patched build that read an unpatched original through a path the shadow tree does not cover', async () => {
     // No dependency information: sub/ stays a link to the original directory, and
     // `#include "../inc/y.h"` from sub/x.h goes up out of that link into the original tree.

@@ -6,6 +6,7 @@ import { CompileError, InputError, PatchError, UsageError } from '../errors.js';
 import { parseDependencyFile } from './depfiles.js';
 import { splitCommandLine } from './gcc.js';
 import { applyFilePatch, parseUnifiedDiff } from './patch.js';
+import { runCompiler } from './run.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
 
 /*
@@ -521,6 +522,8 @@ async function runPool(tasks: ((signal: AbortSignal) => Promise<void>)[], limit:
 class CancelledCompile extends CompileError {}
 
 interface CompileJob {
+  /** The compiler's TMPDIR: inside the run's own directory, so that whatever a cancelled compiler leaves there goes with it. */
+  tmpdir: string;
   unit: string;
   display: string;
   side: 'original' | 'patched';
@@ -534,20 +537,12 @@ interface CompileJob {
 
 async function runCompile(job: CompileJob, signal: AbortSignal): Promise<void> {
   mkdirSync(dirname(job.output), { recursive: true });
-  const [command, ...args] = job.command.argv;
-  const { execa } = await import('execa');
-  const result = await execa(command, args, {
-    cwd: job.command.cwd,
-    reject: false,
-    all: true,
-    stdin: 'ignore',
-    cancelSignal: signal,
-    env: { LC_ALL: 'C' },
-  });
-  if (result.isCanceled) throw new CancelledCompile(job.display, `compile of the ${job.side} side was cancelled`);
+  const command = job.command.argv[0];
+  const result = await runCompiler(job.command.argv, { cwd: job.command.cwd, tmpdir: job.tmpdir, signal });
+  if (result.cancelled) throw new CancelledCompile(job.display, `compile of the ${job.side} side was cancelled`);
   if (result.failed) {
-    if ((result as { code?: string }).code === 'ENOENT') throw new CompileError(job.display, `cannot run the compiler '${command}': not found`);
-    const diagnostics = job.unshadow((result.all ?? '').toString()).trimEnd();
+    if (result.notFound) throw new CompileError(job.display, `cannot run the compiler '${command}': not found`);
+    const diagnostics = job.unshadow(result.output).trimEnd();
     const status = result.exitCode !== undefined ? `exit status ${result.exitCode}` : (result.signal ?? 'failed');
     const compiler = job.command.argv.slice(0, job.command.compilerWords).map((w) => (isAbsolute(w) ? basename(w) : w)).join(' ');
     throw new CompileError(job.display, `${compiler} failed on the ${job.side} side (${status})`, diagnostics || undefined);
@@ -739,9 +734,11 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
     const patchedDir = join(work, 'patched');
     const shadowRoot = join(work, 'tree');
     const depsDir = join(work, 'deps');
+    const tmpdir = join(work, 'tmp');
     mkdirSync(originalDir);
     mkdirSync(patchedDir);
     mkdirSync(depsDir);
+    mkdirSync(tmpdir);
 
     // The real paths of the originals the patch changes, for the leak check.
     const originals = new Map<string, string>();
@@ -777,8 +774,8 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
       addReal(dirOf(rel));
       patched.realDirs.forEach(addReal);
       for (const dep of readDeps(entry) ?? []) addReal(dirOf(dep));
-      jobsList.push({ unit: rel, display, side: 'original', command: original, output: join(originalDir, object), unshadow: (t) => t });
-      jobsList.push({ unit: rel, display, side: 'patched', command: patched, output: join(patchedDir, object), leakCheck: { depfile, originals }, unshadow });
+      jobsList.push({ tmpdir, unit: rel, display, side: 'original', command: original, output: join(originalDir, object), unshadow: (t) => t });
+      jobsList.push({ tmpdir, unit: rel, display, side: 'patched', command: patched, output: join(patchedDir, object), leakCheck: { depfile, originals }, unshadow });
     });
 
     buildShadowTree(rootAbs, shadowRoot, realDirs, changes);

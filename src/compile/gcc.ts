@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CompileError, InputError, UsageError } from '../errors.js';
 import { describeFsError } from '../elf/reader.js';
+import { runCompiler } from './run.js';
 
 /** Splits a command line the way a POSIX shell would for plain words and quotes (no expansions). */
 export function splitCommandLine(text: string): string[] {
@@ -103,21 +104,11 @@ export async function compileSource(settings: CompilerSettings, request: Compile
   }
   const [command, ...ccArgs] = settings.cc;
   const args = [...ccArgs, ...effectiveFlags(settings.cflags), ...extra, input, '-o', resolve(request.output)];
-  // execa costs a few hundred milliseconds to load: only runs that compile pay for it.
-  const { execa } = await import('execa');
-  const result = await execa(command, args, {
-    cwd: directory,
-    reject: false,
-    all: true,
-    stdin: 'ignore',
-    cancelSignal: request.signal,
-    env: { LC_ALL: 'C' },
-  });
-  if (result.isCanceled) throw new CompileError(request.source, `compile of the ${request.side} source was cancelled`);
+  const result = await runCompiler([command, ...args], { cwd: directory, tmpdir: join(request.scratch, 'tmp'), signal: request.signal });
+  if (result.cancelled) throw new CompileError(request.source, `compile of the ${request.side} source was cancelled`);
   if (result.failed) {
-    const cause = (result as { code?: string }).code;
-    if (cause === 'ENOENT') throw new CompileError(request.source, `cannot run the compiler '${command}': not found`);
-    const diagnostics = (result.all ?? '').toString().replaceAll(request.scratch + '/src/', '').trimEnd();
+    if (result.notFound) throw new CompileError(request.source, `cannot run the compiler '${command}': not found`);
+    const diagnostics = result.output.replaceAll(request.scratch + '/src/', '').trimEnd();
     const status = result.exitCode !== undefined ? `exit status ${result.exitCode}` : (result.signal ?? 'failed');
     throw new CompileError(request.source, `${settings.cc.join(' ')} failed on the ${request.side} source (${status})`, diagnostics || undefined);
   }

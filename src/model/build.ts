@@ -183,18 +183,21 @@ export function buildModel(object: ElfObject): ObjectModel {
     return location;
   };
 
-  // Calls out of the object are most references in kernel code: one location per symbol.
-  const externalEntries = new Map<number, Location>();
+  // Calls out of the object are most references in kernel code, and a symbol with addend 0
+  // is what most references name: one location per symbol, kept.
+  const symbolEntries: (Location | undefined)[] = new Array(object.symbols.length);
   const resolveSymbol = (index: number, addend: number): Location => {
-    const symbol = object.symbols[index];
-    if (!symbol || symbol.shndx === SHN_UNDEF) {
-      if (addend !== 0) return { kind: 'external', name: symbol?.name ?? '', offset: addend };
-      let location = externalEntries.get(index);
-      if (!location) externalEntries.set(index, (location = { kind: 'external', name: symbol?.name ?? '', offset: 0 }));
-      return location;
+    if (addend === 0) {
+      const known = symbolEntries[index];
+      if (known !== undefined) return known;
     }
-    if (symbol.reserved) return { kind: 'absolute', name: symbol.name, offset: addend };
-    return locate(symbol.shndx, symbol.value + addend);
+    const symbol = object.symbols[index];
+    let location: Location;
+    if (!symbol || symbol.shndx === SHN_UNDEF) location = { kind: 'external', name: symbol?.name ?? '', offset: addend };
+    else if (symbol.reserved) location = { kind: 'absolute', name: symbol.name, offset: addend };
+    else location = locate(symbol.shndx, symbol.value + addend);
+    if (addend === 0 && index >= 0 && index < symbolEntries.length) symbolEntries[index] = location;
+    return location;
   };
   const resolve = (target: ReferenceTarget): Location =>
     target.kind === 'section' ? locate(target.section, target.offset) : resolveSymbol(target.symbol, target.addend);
