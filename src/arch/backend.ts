@@ -1,4 +1,4 @@
-import type { ElfObject } from '../elf/types.js';
+import type { ElfObject, RelocationTable } from '../elf/types.js';
 
 /**
  * What an instruction does to control flow, as far as the function model cares.
@@ -59,6 +59,19 @@ export const KIND_ADDRESS = 2;
  * objects have hundreds of thousands of them, and one object each would cost more to make
  * and collect than the decoding that finds them.
  */
+/**
+ * The same section of another build, already decoded, for ranges whose bytes are the same
+ * in both: their references are copied (moved by the ranges' distance) instead of decoded
+ * again. Comparing two builds of a kernel module, most functions are such ranges.
+ */
+export interface DecodedTwin {
+  /** The twin's decoded section and its relocations. */
+  code: SectionCode;
+  relocations: RelocationTable;
+  /** Start of the twin's range with the same bytes as [start, end) here, if there is one. */
+  rangeFor(start: number, end: number): number | undefined;
+}
+
 export interface SectionCode {
   readonly section: number;
   /** How many instructions were decoded. */
@@ -127,6 +140,15 @@ export class SectionCodeBuilder {
     this.symbol[i] = symbol;
     this.value[i] = value;
     this.relocationType[i] = relocationType;
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** Drops the references pushed since `count` was `n`. */
+  truncate(n: number): void {
+    this.n = Math.min(this.n, n);
   }
 
   private grow(): void {
@@ -214,7 +236,7 @@ export interface ArchBackend {
    * Decode an executable section. `starts` are the offsets where symbols begin, to
    * resynchronise linear decoding at every function entry.
    */
-  scanSection(object: ElfObject, sectionIndex: number, starts: readonly number[]): SectionCode;
+  scanSection(object: ElfObject, sectionIndex: number, starts: readonly number[], twin?: DecodedTwin): SectionCode;
   /**
    * How a relocation in a data section (a jump table, a function pointer) refers to code:
    * absolute (the target is symbol + addend) or PC-relative (the target is symbol + addend

@@ -1,5 +1,5 @@
 import { backendFor } from '../arch/index.js';
-import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type ReferenceTarget, type SectionCode } from '../arch/backend.js';
+import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type DecodedTwin, type ReferenceTarget, type SectionCode } from '../arch/backend.js';
 import {
   SHF_EXECINSTR,
   SHN_UNDEF,
@@ -75,7 +75,15 @@ function isFunctionSymbol(symbol: ElfSymbol, object: ElfObject): boolean {
 }
 
 /** Reads an object's functions, their references, parts and edges. */
-export function buildModel(object: ElfObject): ObjectModel {
+export interface ModelOptions {
+  /**
+   * Another build of the same object, already modelled (the original, when this is the
+   * patched one): ranges of code whose bytes are the same in both are not decoded again.
+   */
+  twin?: ObjectModel;
+}
+
+export function buildModel(object: ElfObject, options: ModelOptions = {}): ObjectModel {
   const backend = backendFor(object);
   const warnings: string[] = [];
 
@@ -222,7 +230,9 @@ export function buildModel(object: ElfObject): ObjectModel {
   for (const section of object.sections) {
     if ((section.flags & SHF_EXECINSTR) === 0 || section.type === SHT_NOBITS || section.size === 0) continue;
     if (section.type !== SHT_PROGBITS) continue;
-    const sectionCode = backend.scanSection(object, section.index, startsBySection.get(section.index) ?? []);
+    const starts = startsBySection.get(section.index) ?? [];
+    const twin = options.twin && decodedTwin(object, section.index, functionsBySection.get(section.index) ?? [], options.twin);
+    const sectionCode = backend.scanSection(object, section.index, starts, twin);
     code.set(section.index, sectionCode);
     const fns = functionsBySection.get(section.index);
     if (!fns) continue;
@@ -264,6 +274,63 @@ export function buildModel(object: ElfObject): ObjectModel {
 
   return { object, backend, functions, byName, byKey, code, warnings, resolve, functionAt };
 }
+
+/**
+ * The twin's decoded section of the same name, and which ranges of this section (from one
+ * symbol start to the next) have a function whose twin has the same bytes, with the same
+ * distance to the next symbol start (and the same 15 bytes after it, so that no
+ * instruction decodes differently at the edge).
+ */
+function decodedTwin(object: ElfObject, sectionIndex: number, functions: FunctionInfo[], twin: ObjectModel): DecodedTwin | undefined {
+  const section = object.sections[sectionIndex];
+  const twinSection = twin.object.sections.find((s) => s.name === section.name && twin.code.has(s.index));
+  if (!twinSection) return undefined;
+  const twinCode = twin.code.get(twinSection.index)!;
+  // Where the twin's decoding restarted: its range from `from` ends at the next of these.
+  const startList: number[] = [];
+  for (const symbol of twin.object.symbols) {
+    if (symbol.shndx === twinSection.index && !symbol.reserved && symbol.type !== STT_SECTION) startList.push(symbol.value);
+  }
+  const twinStarts = Float64Array.from(startList).sort();
+  const nextTwinStart = (after: number): number => {
+    let lo = 0;
+    let hi = twinStarts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (twinStarts[mid] <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < twinStarts.length ? twinStarts[lo] : Infinity;
+  };
+  const twinFunctions = new Map<string, FunctionInfo | null>();
+  for (const fn of twin.functions) {
+    if (fn.section !== twinSection.index) continue;
+    twinFunctions.set(fn.name, twinFunctions.has(fn.name) ? null : fn); // a repeated name pairs nothing
+  }
+  const here = new Map<number, FunctionInfo>();
+  for (const fn of functions) here.set(fn.offset, fn);
+  const bytes = object.sectionData(sectionIndex);
+  const twinBytes = twin.object.sectionData(twinSection.index);
+  const EDGE = 15;
+  return {
+    code: twinCode,
+    relocations: twin.object.relocationTable(twinSection.index),
+    rangeFor(start: number, end: number): number | undefined {
+      const fn = here.get(start);
+      const other = fn && twinFunctions.get(fn.name);
+      if (!fn || !other || other.size !== fn.size) return undefined;
+      const from = other.offset;
+      const length = end - start;
+      if (from + length > twinBytes.length) return undefined;
+      if (Math.min(nextTwinStart(from), twinBytes.length) !== from + length) return undefined;
+      const edge = Math.min(EDGE, bytes.length - end);
+      if (edge !== Math.min(EDGE, twinBytes.length - (from + length))) return undefined;
+      return compareRanges.call(bytes, twinBytes, from, from + length + edge, start, end + edge) === 0 ? from : undefined;
+    },
+  };
+}
+
+const compareRanges = Buffer.prototype.compare;
 
 /** The code of a function outside any decoded section: no references. */
 const NO_CODE: SectionCode = new SectionCodeBuilder(-1, 0).finish();

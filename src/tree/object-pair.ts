@@ -82,7 +82,8 @@ export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult 
     const original = parseElf(a, request.original);
     const patched = parseElf(b, request.patched);
     if (sameCode(original, patched)) return { path: request.path, status: 'unchanged', moduleName };
-    const comparison = compareModels(buildModel(original), buildModel(patched));
+    const originalModel = buildModel(original);
+    const comparison = compareModels(originalModel, buildModel(patched, { twin: originalModel }));
     const sets = deriveStackOnly(comparison);
     const report = buildCompareReport(comparison, sets, { original: request.original, patched: request.patched });
     const status = report.functions.length > 0 ? 'changed' : 'unchanged';

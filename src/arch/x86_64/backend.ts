@@ -1,6 +1,6 @@
 import type { ElfObject, RelocationTable } from '../../elf/types.js';
 import { EM_X86_64 } from '../../elf/types.js';
-import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type ArchBackend, type LineArgument, type SectionCode } from '../backend.js';
+import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type ArchBackend, type DecodedTwin, type LineArgument, type SectionCode } from '../backend.js';
 import { K_CALL, K_COND, K_JUMP, K_RET, decodeNext, decoded } from './decode.js';
 
 /** x86-64 relocation types (psABI), with the size of the field each one patches. */
@@ -82,7 +82,7 @@ export const x86_64Backend: ArchBackend = {
     return found.length > 0 && pending.length === 0 ? found : undefined;
   },
 
-  scanSection(object: ElfObject, sectionIndex: number, starts: readonly number[]): SectionCode {
+  scanSection(object: ElfObject, sectionIndex: number, starts: readonly number[], twin?: DecodedTwin): SectionCode {
     const code = object.sectionData(sectionIndex);
     const table = object.relocationTable(sectionIndex);
     const relocationCount = table.count;
@@ -101,6 +101,14 @@ export const x86_64Backend: ArchBackend = {
       // Relocations that fall before this range (inside bytes we could not decode) still
       // count, as plain address references.
       while (r < relocationCount && table.offset[r] < rangeStart) pushAddressReference(out, table, r++);
+      const twinStart = twin?.rangeFor(rangeStart, rangeEnd);
+      if (twinStart !== undefined) {
+        const copied = copyTwinRange(twin!, twinStart, rangeStart, rangeEnd, table, r, out);
+        if (copied >= 0) {
+          r = copied;
+          continue;
+        }
+      }
       nextRelocation = r < relocationCount ? table.offset[r] : Infinity;
       while (pc < rangeEnd) {
         const length = decodeNext(code, pc, codeEnd);
@@ -187,6 +195,57 @@ function pushAddressReference(out: SectionCodeBuilder, table: RelocationTable, r
   // case is that it ends the instruction.
   const at = table.offset[r];
   out.push(at, at, info.size, KIND_ADDRESS, false, table.symbol[r], table.addend[r] + (info.pcRelative ? info.size : 0), type);
+}
+
+/**
+ * Copies the references of the twin's range starting at `from` into [start, end) of this
+ * section, whose bytes are the same: relocated ones take this section's relocation (same
+ * place, same type) with the twin's correction to the addend, resolved ones move with the
+ * range. Returns the index of the first relocation after the range, or -1 (and pushes
+ * nothing) when the relocations do not line up, or an instruction runs past the range:
+ * then the range is decoded.
+ */
+function copyTwinRange(twin: DecodedTwin, from: number, start: number, end: number, table: RelocationTable, r: number, out: SectionCodeBuilder): number {
+  const a = twin.code;
+  const rel = twin.relocations;
+  const delta = start - from;
+  const fromEnd = from + (end - start);
+  const mark = out.count;
+  const fail = () => {
+    out.truncate(mark);
+    return -1;
+  };
+  // References are sorted by field, and a field lies in its instruction: start at `from`.
+  let lo = 0;
+  let hi = a.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a.fieldOffset[mid] < from) lo = mid + 1;
+    else hi = mid;
+  }
+  let ra = rel.lowerBound(from);
+  for (let k = lo; k < a.count && a.fieldOffset[k] < fromEnd + 16; k++) {
+    const insn = a.insnOffset[k];
+    if (insn < from || insn >= fromEnd) continue;
+    if (a.fieldOffset[k] + a.fieldSize[k] > fromEnd) return fail();
+    if (a.relocationType[k] < 0) {
+      out.push(insn + delta, a.fieldOffset[k] + delta, a.fieldSize[k], a.kind[k], a.conditional[k] === 1, -1, a.value[k] + delta, -1);
+      continue;
+    }
+    while (r < table.count && table.type[r] === 0 && table.offset[r] < end) r++;
+    while (ra < rel.count && rel.offset[ra] < a.fieldOffset[k]) ra++;
+    if (r >= table.count || table.offset[r] !== a.fieldOffset[k] + delta || table.type[r] !== a.relocationType[k]) return fail();
+    if (ra >= rel.count || rel.offset[ra] !== a.fieldOffset[k] || rel.type[ra] !== a.relocationType[k]) return fail();
+    // What the decoder added to the addend (the field's distance to the instruction's end).
+    const correction = a.value[k] - rel.addend[ra];
+    out.push(insn + delta, a.fieldOffset[k] + delta, a.fieldSize[k], a.kind[k], a.conditional[k] === 1, table.symbol[r], table.addend[r] + correction, table.type[r]);
+    r++;
+  }
+  while (r < table.count && table.offset[r] < end) {
+    if (table.type[r] !== 0) return fail();
+    r++;
+  }
+  return r;
 }
 
 /** Where linear decoding restarts: every symbol start in the section, and its beginning. */
