@@ -420,6 +420,7 @@ function buildObject(
     relocationSections,
     groups,
     fileSize: file.length,
+    ...(skipSymbols ? { withSymbols: () => buildObject(file, path, is64, type, machine, sections, false) } : {}),
     relocationsFor,
     relocationTable,
     sectionData: (index) => {

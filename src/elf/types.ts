@@ -135,4 +135,9 @@ export interface ElfObject {
   sectionData(sectionIndex: number): Uint8Array;
   /** Size of the whole file, for reporting. */
   fileSize: number;
+  /**
+   * For an object parsed with `skipSymbols`: the same object with its symbols read (and
+   * checked), reusing the section table already parsed.
+   */
+  withSymbols?(): ElfObject;
 }

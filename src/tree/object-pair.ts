@@ -75,12 +75,11 @@ export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult 
     // Most pairs of a rebuilt tree differ only in build noise: prove that from the section
     // table and the symbol table's bytes before making an object of every symbol.
     const quickOriginal = parseElf(a, request.original, { skipSymbols: true });
+    const quickPatched = parseElf(b, request.patched, { skipSymbols: true });
     const moduleName = request.path.endsWith('.ko') ? moduleNameOf(quickOriginal) : undefined;
-    if (sameCodeQuick(quickOriginal, parseElf(b, request.patched, { skipSymbols: true }))) {
-      return { path: request.path, status: 'unchanged', moduleName };
-    }
-    const original = parseElf(a, request.original);
-    const patched = parseElf(b, request.patched);
+    if (sameCodeQuick(quickOriginal, quickPatched)) return { path: request.path, status: 'unchanged', moduleName };
+    const original = quickOriginal.withSymbols!();
+    const patched = quickPatched.withSymbols!();
     if (sameCode(original, patched)) return { path: request.path, status: 'unchanged', moduleName };
     const originalModel = buildModel(original);
     const comparison = compareModels(originalModel, buildModel(patched, { twin: originalModel }));
