@@ -278,6 +278,13 @@ export class CodeComparer {
    * Why two matched functions differ, or nothing when they do not. Function targets are
    * compared through the matching, so a call to a renamed clone is no change.
    */
+  /** Original functions are named by their patched match, so that a renamed clone is the same target. */
+  private readonly nameOriginal: FunctionNamer = (fn) => {
+    const mapped = this.toPatched.get(fn);
+    return mapped ? mapped.key : `\0original:${fn.key}`;
+  };
+  private readonly namePatched: FunctionNamer = (fn) => fn.key;
+
   compare(o: FunctionInfo, p: FunctionInfo, toPatched: Map<FunctionInfo, FunctionInfo>): FunctionDifference {
     this.toPatched = toPatched;
     const reasons = new Set<ChangeReason>();
@@ -291,11 +298,8 @@ export class CodeComparer {
         if (!Buffer.from(a).equals(Buffer.from(b))) maskedDiffer = [a, b];
       }
     }
-    const nameOriginal: FunctionNamer = (fn) => {
-      const mapped = toPatched.get(fn);
-      return mapped ? mapped.key : `\0original:${fn.key}`;
-    };
-    const namePatched: FunctionNamer = (fn) => fn.key;
+    const nameOriginal = this.nameOriginal;
+    const namePatched = this.namePatched;
     const symbolsA = this.original.object.symbols;
     const symbolsB = this.patched.object.symbols;
     if (!reasons.has('code')) {
@@ -342,6 +346,7 @@ export class CodeComparer {
       else lineShifts.push(...special);
     }
     if (reasons.size === 0 && lineShifts.length > 0) return { reasons: [], lineShifts };
+    if (reasons.size === 0) return NO_DIFFERENCE;
     if (reasons.has('code')) {
       // The code moved, so references cannot be paired by position: say what the function
       // refers to that it did not before, or no longer does.
@@ -370,6 +375,9 @@ export class CodeComparer {
 }
 
 type SpecialDifference = 'changed' | LineShift[];
+
+/** What most function pairs compare to: shared, so that no object is made for them. */
+const NO_DIFFERENCE: FunctionDifference = Object.freeze({ reasons: Object.freeze([]) as unknown as ChangeReason[] });
 
 /** A constant that may be a source line number, as it differs between the builds. */
 export interface LineShift {
