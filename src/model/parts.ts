@@ -1,6 +1,8 @@
 import type { ElfObject } from '../elf/types.js';
 import type { FunctionInfo, Location, PartEvidence } from './types.js';
 
+const NO_FUNCTIONS: readonly FunctionInfo[] = [];
+
 export const COLD_NAME = /^(.+?)\.cold(?:\.\d+)?$/;
 const UNLIKELY_SECTION = '.text.unlikely.';
 
@@ -72,7 +74,7 @@ export function findParts(input: {
   for (const fn of functions) {
     const back = jumpsBackTo.get(fn);
     const into = jumpedIntoBy.get(fn);
-    const jumpParents = back && into ? [...into].filter((f) => back.has(f) && !(looksCold(f) && !looksCold(fn))) : [];
+    const jumpParents = back && into ? [...into].filter((f) => back.has(f) && !(looksCold(f) && !looksCold(fn))) : NO_FUNCTIONS;
 
     const nameMatch = COLD_NAME.exec(fn.name);
     const nameParent = nameMatch ? lookup(nameMatch[1], fn) : undefined;
@@ -85,6 +87,7 @@ export function findParts(input: {
       if (owner !== fn.name) sectionParent = lookup(owner, fn);
     }
 
+    if (jumpParents.length === 0 && !nameParent && !sectionParent) continue; // most functions: no part
     let parent: FunctionInfo | undefined;
     const evidence: PartEvidence[] = [];
     if (jumpParents.length > 0) {
