@@ -35,29 +35,39 @@ async function runAll(requests: ObjectPairRequest[], options: TreeOptions): Prom
     return results;
   }
   const { Piscina } = await import('piscina');
-  // Every queued task listens on the one signal.
-  if (options.signal) setMaxListeners(requests.length + 10, options.signal);
+  // Pairs go to the workers a few at a time: one message per pair cost the main thread (which
+  // shares the cores with the workers) more than the smaller pairs take to compare.
+  // Small trees still spread over every worker.
+  const batch = Math.max(1, Math.min(MAX_BATCH, Math.floor(requests.length / (jobs * 4))));
+  const batches: ObjectPairRequest[][] = [];
+  for (let i = 0; i < requests.length; i += batch) batches.push(requests.slice(i, i + batch));
+  // Every queued batch listens on the one signal.
+  if (options.signal) setMaxListeners(batches.length + 10, options.signal);
   const pool = new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
-    minThreads: Math.min(jobs, requests.length),
-    maxThreads: Math.min(jobs, requests.length),
+    minThreads: Math.min(jobs, batches.length),
+    maxThreads: Math.min(jobs, batches.length),
     idleTimeout: 1000,
     // A pair's model is garbage once it is compared; with the default young generation
     // most of it is copied once or twice before it dies (measured: about 20% of the time).
     resourceLimits: { maxYoungGenerationSizeMb: 96 },
   });
   try {
-    return await Promise.all(
-      requests.map(async (request) => {
-        const result = (await pool.run(request, { signal: options.signal })) as ObjectPairResult;
-        progress();
-        return result;
+    const results = await Promise.all(
+      batches.map(async (batch) => {
+        const done = (await pool.run(batch, { signal: options.signal })) as ObjectPairResult[];
+        for (let i = 0; i < done.length; i++) progress();
+        return done;
       }),
     );
+    return results.flat();
   } finally {
     await pool.destroy();
   }
 }
+
+/** Pairs per message to a worker thread, at most. */
+const MAX_BATCH = 8;
 
 /**
  * Tree mode: pairs every .o and .ko by relative path, skips byte-identical pairs without
