@@ -74,7 +74,6 @@ function isFunctionSymbol(symbol: ElfSymbol, object: ElfObject): boolean {
   return symbol.type === STT_NOTYPE && symbol.name.includes('.cold');
 }
 
-/** Reads an object's functions, their references, parts and edges. */
 export interface ModelOptions {
   /**
    * Another build of the same object, already modelled (the original, when this is the
@@ -83,6 +82,7 @@ export interface ModelOptions {
   twin?: ObjectModel;
 }
 
+/** Reads an object's functions, their references, parts and edges. */
 export function buildModel(object: ElfObject, options: ModelOptions = {}): ObjectModel {
   const backend = backendFor(object);
   const warnings: string[] = [];
