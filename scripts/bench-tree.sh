@@ -2,7 +2,8 @@
 # Tree mode on two real kernel module trees, against readelf dumping the same files.
 # Alternating, BENCH_ROUNDS times (default 2), in the same run:
 #   - stackonly: node dist/cli/main.js compare <A kernel dir> <B kernel dir> --format json -o FILE
-#     (under /usr/bin/time -v: wall time and peak RSS);
+#     (under /usr/bin/time -v: wall time and peak RSS), with the default -j and with -j 1
+#     (how much the worker threads help on this machine; the goal is for the default);
 #   - readelf, one process at a time: find A B -name '*.ko' -print0 | xargs -0 -n 64 readelf -sW -rW
 #   - readelf, parallel:             the same with xargs -P $(nproc)
 # Prints the medians, the ratios, the tool's peak RSS and the report's summary.
@@ -40,17 +41,18 @@ REPORT="$tmp/tree.json"
 files="$(find "$A" "$B" -name '*.ko' | wc -l)"
 [ "$files" -gt 0 ] || fail "no .ko files under $A and $B"
 
-tool_walls=(); seq_walls=(); par_walls=(); tool_rss=0; readelf_rss=0
+tool_walls=(); one_walls=(); seq_walls=(); par_walls=(); tool_rss=0; readelf_rss=0
 
-run_tool() {
+run_tool() { # $1 round, $2 extra option (-j 1) or nothing for the default
   local status=0
-  /usr/bin/time -v -o "$tmp/time" node "$CLI" compare "$A" "$B" --format json -o "$REPORT" --quiet 2>"$tmp/stderr" || status=$?
+  /usr/bin/time -v -o "$tmp/time" node "$CLI" compare "$A" "$B" --format json -o "$REPORT" --quiet ${2:+$2} 2>"$tmp/stderr" || status=$?
   [ "$status" -eq 0 ] || fail "stackonly compare (tree) failed (exit status $status): $(head -n1 "$tmp/stderr")"
   local w rss
   w="$(wall_seconds "$(time_v_field "$tmp/time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")"
   rss="$(time_v_field "$tmp/time" 'Maximum resident set size (kbytes)')"
-  tool_walls+=("$w"); [ "$rss" -gt "$tool_rss" ] && tool_rss="$rss"
-  printf 'round %s: %-34s %s s, peak RSS %s MiB\n' "$1" "stackonly compare (tree)" "$w" "$((rss / 1024))"
+  if [ -n "${2:-}" ]; then one_walls+=("$w"); else tool_walls+=("$w"); fi
+  [ "$rss" -gt "$tool_rss" ] && tool_rss="$rss"
+  printf 'round %s: %-34s %s s, peak RSS %s MiB\n' "$1" "stackonly compare (tree)${2:+ $2}" "$w" "$((rss / 1024))"
 }
 
 run_readelf() { # $1 round, $2 parallelism
@@ -73,9 +75,9 @@ echo "at start: $(load_line)"
 echo
 for r in $(seq 1 "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then
-    run_tool "$r"; run_readelf "$r" 1; run_readelf "$r" "$NPROC"
+    run_tool "$r"; run_readelf "$r" 1; run_readelf "$r" "$NPROC"; run_tool "$r" "-j 1"
   else
-    run_readelf "$r" "$NPROC"; run_readelf "$r" 1; run_tool "$r"
+    run_tool "$r" "-j 1"; run_readelf "$r" "$NPROC"; run_readelf "$r" 1; run_tool "$r"
   fi
 done
 
@@ -83,7 +85,8 @@ t="$(median "${tool_walls[@]}")"; s="$(median "${seq_walls[@]}")"; p="$(median "
 echo "at end:   $(load_line)"
 echo
 echo "median wall time over $ROUNDS round(s):"
-printf '  %-40s %8.2f s\n' "stackonly compare (tree)" "$t"
+printf '  %-40s %8.2f s\n' "stackonly compare (tree), default -j" "$t"
+printf '  %-40s %8.2f s   (one thread; for comparison only)\n' "stackonly compare (tree), -j 1" "$(median "${one_walls[@]}")"
 printf '  %-40s %8.2f s   ratio stackonly/readelf: %.2f\n' "readelf -sW -rW, one at a time" "$s" "$(awk -v a="$t" -v b="$s" 'BEGIN { print a / b }')"
 printf '  %-40s %8.2f s   ratio stackonly/readelf: %.2f\n' "readelf -sW -rW, -P $NPROC" "$p" "$(awk -v a="$t" -v b="$p" 'BEGIN { print a / b }')"
 echo
