@@ -124,7 +124,7 @@ function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>): {
       if (!isLineField(arg) && !arg.parameter.startsWith('#') && movedTogether(arg, d.lineShifts!)) lineParameters.add(arg.parameter);
     }
   }
-  const proven = (_fn: FunctionInfo, arg: LineShift, all: LineShift[]): boolean =>
+  const proven = (arg: LineShift, all: LineShift[]): boolean =>
     isLineField(arg) || KNOWN_LINE_CALLEES.has(arg.parameter.split('#')[0]) || movedTogether(arg, all) || lineParameters.has(arg.parameter);
   // Old values proven to be lines, by shift, to place the unproven ones between them.
   const provenValues = new Map<number, number[]>();
@@ -132,7 +132,7 @@ function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>): {
   for (const [fn, d] of differences) {
     if (!d.lineShifts) continue;
     for (const arg of d.lineShifts) {
-      if (proven(fn, arg, d.lineShifts)) {
+      if (proven(arg, d.lineShifts)) {
         const list = provenValues.get(arg.shift) ?? [];
         list.push(arg.original);
         provenValues.set(arg.shift, list);
