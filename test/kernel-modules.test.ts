@@ -1,27 +1,16 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareObjects, modelObject } from '../src/api.js';
+import { kernelModulesDir } from './helpers/kernels.js';
 import { expectValidReport } from './helpers/schema.js';
 import { parseElf } from '../src/elf/reader.js';
 import { sameCode, sameCodeQuick } from '../src/tree/unchanged.js';
 import { listObjects } from '../src/tree/walk.js';
 
-/**
- * Real kernel objects: Debian's linux-image-6.1.0-54-amd64 and -55-amd64 modules, fetched by
- * scripts/fetch-kernel-modules.sh (which .ci/run calls) into STACKONLY_KERNELS.
- */
-const cache = process.env.STACKONLY_KERNELS ?? '/var/tmp/stackonly-kernels';
-
-function modulesDir(version: string): string | undefined {
-  const base = join(cache, version, 'lib', 'modules');
-  if (!existsSync(base)) return undefined;
-  const [release] = readdirSync(base);
-  return release ? join(base, release, 'kernel') : undefined;
-}
-
-const older = modulesDir('6.1.0-54');
-const newer = modulesDir('6.1.0-55');
+/** Real kernel objects: Debian's linux-image-6.1.0-54-amd64 and -55-amd64 modules. */
+const older = kernelModulesDir('6.1.0-54');
+const newer = kernelModulesDir('6.1.0-55');
 
 describe.skipIf(!older || !newer)('Debian 6.1 kernel modules', () => {
   it('proves unchanged pairs from the symbol table bytes exactly as from parsed symbols', () => {

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -8,6 +8,7 @@ import { readElfFile } from '../src/elf/reader.js';
 import { buildModel } from '../src/model/build.js';
 import type { ObjectModel } from '../src/model/types.js';
 import { repoRoot } from './helpers/cli.js';
+import { kernelModulesDir } from './helpers/kernels.js';
 
 /**
  * A patched build is modelled with the original as its twin: code ranges whose bytes are
@@ -70,15 +71,8 @@ describe('modelling with a twin', () => {
     }
   }
 
-  const cache = process.env.STACKONLY_KERNELS ?? '/var/tmp/stackonly-kernels';
-  const modules = (version: string) => {
-    const base = join(cache, version, 'lib', 'modules');
-    if (!existsSync(base)) return undefined;
-    const [release] = readdirSync(base);
-    return release ? join(base, release, 'kernel') : undefined;
-  };
-  const older = modules('6.1.0-54');
-  const newer = modules('6.1.0-55');
+  const older = kernelModulesDir('6.1.0-54');
+  const newer = kernelModulesDir('6.1.0-55');
   it.skipIf(!older || !newer)('Debian 6.1.0-54 and -55 modules: copied references are the decoded ones', () => {
     let references = 0;
     let decodedAlone = 0;

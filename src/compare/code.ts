@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { KIND_ADDRESS, TRANSFER_KINDS, type SectionCode } from '../arch/backend.js';
 import { SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHN_UNDEF, SHT_NOBITS, STT_SECTION, type ElfSymbol } from '../elf/types.js';
 import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
+import { upperBound } from '../sorted.js';
 import { normalizeName } from './match.js';
 import { entryLine, entryTargets, replacementBytes, sameEntryBytes, specialEntries, type SpecialEntries } from '../model/special.js';
 
@@ -104,14 +105,8 @@ class ReferenceCanon {
       if (this.anchors.size === 0) this.anchors.set(-1, []);
     }
     const list = this.anchors.get(section) ?? [];
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (list[mid] <= offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < list.length ? list[lo] : Number.MAX_SAFE_INTEGER;
+    const next = upperBound(list, offset);
+    return next < list.length ? list[next] : Number.MAX_SAFE_INTEGER;
   }
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import elfy from 'elfy';
 import { ElfError, InputError } from '../errors.js';
+import { lowerBound } from '../sorted.js';
 import {
   ET_REL,
   SHN_UNDEF,
@@ -471,15 +472,6 @@ function sortedTable(parts: Columns[]): RelocationTable {
   return {
     count,
     ...joined,
-    lowerBound(offset: number): number {
-      let lo = 0;
-      let hi = count;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (offsets[mid] < offset) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo;
-    },
+    lowerBound: (offset: number): number => lowerBound(offsets, offset),
   };
 }

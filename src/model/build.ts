@@ -13,6 +13,7 @@ import {
   type ElfObject,
   type ElfSymbol,
 } from '../elf/types.js';
+import { upperBound } from '../sorted.js';
 import { findParts } from './parts.js';
 import type { Edge, FunctionInfo, Location, ObjectModel, PartEvidence } from './types.js';
 
@@ -293,14 +294,8 @@ function decodedTwin(object: ElfObject, sectionIndex: number, functions: Functio
   }
   const twinStarts = Float64Array.from(startList).sort();
   const nextTwinStart = (after: number): number => {
-    let lo = 0;
-    let hi = twinStarts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (twinStarts[mid] <= after) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < twinStarts.length ? twinStarts[lo] : Infinity;
+    const next = upperBound(twinStarts, after);
+    return next < twinStarts.length ? twinStarts[next] : Infinity;
   };
   const twinFunctions = new Map<string, FunctionInfo | null>();
   for (const fn of twin.functions) {

@@ -1,6 +1,7 @@
 import type { ElfObject, RelocationTable } from '../../elf/types.js';
 import { EM_X86_64 } from '../../elf/types.js';
 import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type ArchBackend, type DecodedTwin, type LineArgument, type SectionCode } from '../backend.js';
+import { lowerBound } from '../../sorted.js';
 import { K_CALL, K_COND, K_JUMP, K_RET, decodeNext, decoded } from './decode.js';
 
 /** x86-64 relocation types (psABI), with the size of the field each one patches. */
@@ -216,15 +217,8 @@ function copyTwinRange(twin: DecodedTwin, from: number, start: number, end: numb
     return -1;
   };
   // References are sorted by field, and a field lies in its instruction: start at `from`.
-  let lo = 0;
-  let hi = a.count;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a.fieldOffset[mid] < from) lo = mid + 1;
-    else hi = mid;
-  }
   let ra = rel.lowerBound(from);
-  for (let k = lo; k < a.count && a.fieldOffset[k] < fromEnd + 16; k++) {
+  for (let k = lowerBound(a.fieldOffset, from); k < a.count && a.fieldOffset[k] < fromEnd + 16; k++) {
     const insn = a.insnOffset[k];
     if (insn < from || insn >= fromEnd) continue;
     if (a.fieldOffset[k] + a.fieldSize[k] > fromEnd) return fail();
