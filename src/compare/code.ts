@@ -293,80 +293,90 @@ export class CodeComparer {
         if (!Buffer.from(a).equals(Buffer.from(b))) maskedDiffer = [a, b];
       }
     }
-    const nameOriginal = this.nameOriginal;
-    const namePatched = this.namePatched;
-    const symbolsA = this.original.object.symbols;
-    const symbolsB = this.patched.object.symbols;
-    if (!reasons.has('code')) {
-      const a = o.code;
-      const b = p.code;
-      for (let k = 0; k < count; k++) {
-        const i = o.firstReference + k;
-        const j = p.firstReference + k;
-        if (a.fieldOffset[i] - o.offset !== b.fieldOffset[j] - p.offset || a.kind[i] !== b.kind[j] || a.fieldSize[i] !== b.fieldSize[j]) {
-          reasons.add('code');
-          break;
-        }
-        if (sameExternal(a, i, b, j, symbolsA, symbolsB)) continue;
-        const ta = o.target(i);
-        const tb = p.target(j);
-        if (this.surelySame(ta, tb, toPatched)) continue;
-        const ca = this.originalCanon.canonical(ta, nameOriginal);
-        const cb = this.patchedCanon.canonical(tb, namePatched);
-        if (ca.text === cb.text) continue;
-        if (ca.kind === 'string' && cb.kind === 'string') reasons.add('string literal');
-        else if (ca.kind === 'constant' && cb.kind === 'constant') reasons.add('constant');
-        else reasons.add('relocation');
-      }
-    }
+    if (!reasons.has('code')) this.compareReferences(o, p, toPatched, reasons);
     const lineShifts: LineShift[] = [];
     if (maskedDiffer && !reasons.has('code')) {
       const args = reasons.size === 0 ? this.original.backend.lineNumberShifts(maskedDiffer[0], maskedDiffer[1]) : undefined;
       if (args) {
-        const calleeAt = (offset: number) => {
-          const code = o.code;
-          for (let i = o.firstReference; i < o.endReference; i++) {
-            if (code.insnOffset[i] - o.offset !== offset || code.kind[i] === KIND_ADDRESS) continue;
-            const loc = o.target(i);
-            return loc.kind === 'function' ? loc.fn.name : loc.kind === 'external' ? loc.name : '';
-          }
-          return '';
-        };
-        for (const a of args) lineShifts.push({ shift: a.shift, parameter: `${calleeAt(a.callOffset)}#${a.register}`, original: a.original });
+        for (const a of args) lineShifts.push({ shift: a.shift, parameter: `${calleeAt(o, a.callOffset)}#${a.register}`, original: a.original });
       } else reasons.add('code');
     }
     if (!reasons.has('code')) {
-      const special = this.compareSpecial(o, p, nameOriginal, namePatched);
+      const special = this.compareSpecial(o, p, this.nameOriginal, this.namePatched);
       if (special === 'changed') reasons.add('special section');
       else lineShifts.push(...special);
     }
     if (reasons.size === 0 && lineShifts.length > 0) return { reasons: [], lineShifts };
     if (reasons.size === 0) return NO_DIFFERENCE;
-    if (reasons.has('code')) {
-      // The code moved, so references cannot be paired by position: say what the function
-      // refers to that it did not before, or no longer does.
-      const tally = (fn: FunctionInfo, canon: ReferenceCanon, namer: FunctionNamer) => {
-        const counts = new Map<string, { n: number; kind: string }>();
-        for (let i = fn.firstReference; i < fn.endReference; i++) {
-          const c = canon.canonical(fn.target(i), namer);
-          const text = c.kind === 'function' ? c.text.replace(/\+\d+$/, '') : c.text;
-          const entry = counts.get(text);
-          if (entry) entry.n++;
-          else counts.set(text, { n: 1, kind: c.kind });
-        }
-        return counts;
-      };
-      const before = tally(o, this.originalCanon, nameOriginal);
-      const after = tally(p, this.patchedCanon, namePatched);
-      const differing = new Set<string>();
-      for (const [text, { n, kind }] of before) if (after.get(text)?.n !== n) differing.add(kind);
-      for (const [text, { n, kind }] of after) if (before.get(text)?.n !== n) differing.add(kind);
-      if (differing.has('function') || differing.has('symbol')) reasons.add('relocation');
-      if (differing.has('string')) reasons.add('string literal');
-      if (differing.has('constant')) reasons.add('constant');
-    }
+    if (reasons.has('code')) this.addMovedReferenceReasons(o, p, reasons);
     return { reasons: [...reasons] };
   }
+
+  /** References of the same code, paired by position: why the ones that differ do. */
+  private compareReferences(o: FunctionInfo, p: FunctionInfo, toPatched: Map<FunctionInfo, FunctionInfo>, reasons: Set<ChangeReason>): void {
+    const symbolsA = this.original.object.symbols;
+    const symbolsB = this.patched.object.symbols;
+    const a = o.code;
+    const b = p.code;
+    const count = o.endReference - o.firstReference;
+    for (let k = 0; k < count; k++) {
+      const i = o.firstReference + k;
+      const j = p.firstReference + k;
+      if (a.fieldOffset[i] - o.offset !== b.fieldOffset[j] - p.offset || a.kind[i] !== b.kind[j] || a.fieldSize[i] !== b.fieldSize[j]) {
+        reasons.add('code');
+        return;
+      }
+      if (sameExternal(a, i, b, j, symbolsA, symbolsB)) continue;
+      const ta = o.target(i);
+      const tb = p.target(j);
+      if (this.surelySame(ta, tb, toPatched)) continue;
+      const ca = this.originalCanon.canonical(ta, this.nameOriginal);
+      const cb = this.patchedCanon.canonical(tb, this.namePatched);
+      if (ca.text === cb.text) continue;
+      if (ca.kind === 'string' && cb.kind === 'string') reasons.add('string literal');
+      else if (ca.kind === 'constant' && cb.kind === 'constant') reasons.add('constant');
+      else reasons.add('relocation');
+    }
+  }
+
+  /**
+   * The code moved, so references cannot be paired by position: say what the function
+   * refers to that it did not before, or no longer does.
+   */
+  private addMovedReferenceReasons(o: FunctionInfo, p: FunctionInfo, reasons: Set<ChangeReason>): void {
+    const before = tallyReferences(o, this.originalCanon, this.nameOriginal);
+    const after = tallyReferences(p, this.patchedCanon, this.namePatched);
+    const differing = new Set<string>();
+    for (const [text, { n, kind }] of before) if (after.get(text)?.n !== n) differing.add(kind);
+    for (const [text, { n, kind }] of after) if (before.get(text)?.n !== n) differing.add(kind);
+    if (differing.has('function') || differing.has('symbol')) reasons.add('relocation');
+    if (differing.has('string')) reasons.add('string literal');
+    if (differing.has('constant')) reasons.add('constant');
+  }
+}
+
+/** A function's references by canonical target (functions without the offset), counted. */
+function tallyReferences(fn: FunctionInfo, canon: ReferenceCanon, namer: FunctionNamer): Map<string, { n: number; kind: string }> {
+  const counts = new Map<string, { n: number; kind: string }>();
+  for (let i = fn.firstReference; i < fn.endReference; i++) {
+    const c = canon.canonical(fn.target(i), namer);
+    const text = c.kind === 'function' ? c.text.replace(/\+\d+$/, '') : c.text;
+    const entry = counts.get(text);
+    if (entry) entry.n++;
+    else counts.set(text, { n: 1, kind: c.kind });
+  }
+  return counts;
+}
+
+/** The function or symbol called by the instruction at `offset` of `fn`, for naming a line parameter. */
+function calleeAt(fn: FunctionInfo, offset: number): string {
+  const code = fn.code;
+  for (let i = fn.firstReference; i < fn.endReference; i++) {
+    if (code.insnOffset[i] - fn.offset !== offset || code.kind[i] === KIND_ADDRESS) continue;
+    const loc = fn.target(i);
+    return loc.kind === 'function' ? loc.fn.name : loc.kind === 'external' ? loc.name : '';
+  }
+  return '';
 }
 
 type SpecialDifference = 'changed' | LineShift[];

@@ -47,44 +47,11 @@ export function compareModels(original: ObjectModel, patched: ObjectModel): Comp
   const differences = new Map<FunctionInfo, FunctionDifference>();
   for (const [o, p] of toPatched) differences.set(o, comparer.compare(o, p, toPatched));
   const lineOnly = settleLineShifts(differences);
-  const reasonsOf = (o: FunctionInfo, _p: FunctionInfo) => differences.get(o)!.reasons;
 
   for (const o of original.functions) {
     if (o.parent) continue;
-    const p = toPatched.get(o);
-    if (!p || p.parent) {
-      if (p?.parent) warnings.push(`${o.name} is a function in the original but a part of ${p.parent.name} in the patched object`);
-      changes.push({ name: o.name, status: 'removed', original: o, reasons: [], partMappings: [] });
-      continue;
-    }
-    const reasons = new Set(reasonsOf(o, p));
-    const partMappings: PartMapping[] = [];
-    for (const op of o.parts) {
-      const pp = toPatched.get(op);
-      if (pp && pp.parent === p) {
-        partMappings.push({ original: op, patched: pp });
-        if (reasonsOf(op, pp).length > 0) reasons.add('part');
-      } else {
-        partMappings.push({ original: op, otherFamily: pp?.parent?.name ?? pp?.name });
-        reasons.add('part');
-      }
-    }
-    for (const pp of p.parts) {
-      const op = toOriginal.get(pp);
-      if (op && op.parent === o) continue;
-      partMappings.push({ patched: pp, otherFamily: op?.parent?.name ?? op?.name });
-      reasons.add('part');
-    }
-    if (reasons.size === 0) continue;
-    changes.push({
-      name: o.name,
-      status: 'changed',
-      original: o,
-      patched: p,
-      reasons: [...reasons],
-      coldMapping: coldMappingOf(o, p, partMappings, original, patched, toPatched, toOriginal),
-      partMappings,
-    });
+    const change = familyChange(o, original, patched, matching, differences, warnings);
+    if (change) changes.push(change);
   }
   for (const p of patched.functions) {
     if (p.parent || toOriginal.has(p)) continue;
@@ -92,6 +59,53 @@ export function compareModels(original: ObjectModel, patched: ObjectModel): Comp
   }
   changes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { original, patched, matching, changes, lineOnly, warnings };
+}
+
+/** How the family of original function `o` changed, or nothing when it did not. */
+function familyChange(
+  o: FunctionInfo,
+  original: ObjectModel,
+  patched: ObjectModel,
+  matching: Matching,
+  differences: Map<FunctionInfo, FunctionDifference>,
+  warnings: string[],
+): FamilyChange | undefined {
+  const { toPatched, toOriginal } = matching;
+  const p = toPatched.get(o);
+  if (!p || p.parent) {
+    if (p?.parent) warnings.push(`${o.name} is a function in the original but a part of ${p.parent.name} in the patched object`);
+    return { name: o.name, status: 'removed', original: o, reasons: [], partMappings: [] };
+  }
+  const ownReasons = differences.get(o)!.reasons;
+  if (ownReasons.length === 0 && o.parts.length === 0 && p.parts.length === 0) return undefined;
+  const reasons = new Set(ownReasons);
+  const partMappings: PartMapping[] = [];
+  for (const op of o.parts) {
+    const pp = toPatched.get(op);
+    if (pp && pp.parent === p) {
+      partMappings.push({ original: op, patched: pp });
+      if (differences.get(op)!.reasons.length > 0) reasons.add('part');
+    } else {
+      partMappings.push({ original: op, otherFamily: pp?.parent?.name ?? pp?.name });
+      reasons.add('part');
+    }
+  }
+  for (const pp of p.parts) {
+    const op = toOriginal.get(pp);
+    if (op && op.parent === o) continue;
+    partMappings.push({ patched: pp, otherFamily: op?.parent?.name ?? op?.name });
+    reasons.add('part');
+  }
+  if (reasons.size === 0) return undefined;
+  return {
+    name: o.name,
+    status: 'changed',
+    original: o,
+    patched: p,
+    reasons: [...reasons],
+    coldMapping: coldMappingOf(o, p, partMappings, original, patched, toPatched, toOriginal),
+    partMappings,
+  };
 }
 
 /** Parameters known to take `__LINE__` (kpatch treats these the same way). */

@@ -100,7 +100,9 @@ class FileView {
   u64(o: number): number {
     const lo = this.view.getUint32(o + (this.le ? 0 : 4), this.le);
     const hi = this.view.getUint32(o + (this.le ? 4 : 0), this.le);
-    return hi * 0x1_0000_0000 + lo;
+    // `lo` itself when it is all: arithmetic makes a double of even a small result, and a
+    // double stored in an object's field makes V8 box that field in every such object.
+    return hi === 0 ? lo : hi * 0x1_0000_0000 + lo;
   }
   i64(o: number): number {
     const lo = this.view.getUint32(o + (this.le ? 0 : 4), this.le);
@@ -245,62 +247,7 @@ function buildObject(
   const symtabs = sections.filter((s) => s.type === SHT_SYMTAB);
   if (symtabs.length > 1) file.fail(`has ${symtabs.length} symbol tables`);
   const symtab = symtabs[0];
-  const symbols: ElfSymbol[] = [];
-  if (symtab && !skipSymbols) {
-    const entsize = is64 ? 24 : 16;
-    if (symtab.entsize !== entsize && symtab.entsize !== 0) file.fail(`${describe(symtab)}: entry size ${symtab.entsize}, expected ${entsize}`);
-    if (symtab.size % entsize !== 0) file.fail(`${describe(symtab)}: size ${symtab.size} is not a multiple of ${entsize}`);
-    const strtab = sections[symtab.link];
-    if (!strtab || strtab.type !== SHT_STRTAB) file.fail(`${describe(symtab)}: linked string table ${symtab.link} is missing or not a string table`);
-    const names = new StringTable(file, strtab.offset, strtab.size, describe(strtab));
-    const shndxSection = sections.find((s) => s.type === SHT_SYMTAB_SHNDX && s.link === symtab.index);
-    const count = symtab.size / entsize;
-    if (shndxSection && shndxSection.size < count * 4) file.fail(`${describe(shndxSection)} is smaller than its symbol table`);
-    let currentFile: string | undefined;
-    for (let i = 0; i < count; i++) {
-      const at = symtab.offset + i * entsize;
-      const nameOffset = file.u32(at);
-      let value: number, size: number, info: number, other: number, rawShndx: number;
-      if (is64) {
-        info = file.u8(at + 4);
-        other = file.u8(at + 5);
-        rawShndx = file.u16(at + 6);
-        value = file.u64(at + 8);
-        size = file.u64(at + 16);
-      } else {
-        value = file.u32(at + 4);
-        size = file.u32(at + 8);
-        info = file.u8(at + 12);
-        other = file.u8(at + 13);
-        rawShndx = file.u16(at + 14);
-      }
-      let shndx = rawShndx;
-      if (rawShndx === SHN_XINDEX) {
-        if (!shndxSection) file.fail(`symbol ${i} uses SHN_XINDEX but there is no SHT_SYMTAB_SHNDX section`);
-        shndx = file.u32(shndxSection.offset + i * 4);
-      }
-      if (shndx !== SHN_UNDEF && shndx < SHN_LORESERVE && shndx >= sections.length && rawShndx !== SHN_XINDEX) {
-        file.fail(`symbol ${i} refers to section ${shndx}, but there are ${sections.length}`);
-      }
-      if (rawShndx === SHN_XINDEX && shndx >= sections.length) file.fail(`symbol ${i} refers to section ${shndx}, but there are ${sections.length}`);
-      const symType = info & 0xf;
-      const bind = info >> 4;
-      const name = names.get(nameOffset);
-      if (symType === STT_FILE) currentFile = name;
-      symbols.push({
-        index: i,
-        name,
-        value,
-        size,
-        type: symType,
-        bind,
-        visibility: other & 0x3,
-        shndx,
-        reserved: rawShndx >= SHN_LORESERVE && rawShndx !== SHN_XINDEX,
-        file: bind === STB_LOCAL && symType !== STT_FILE ? currentFile : undefined,
-      });
-    }
-  }
+  const symbols: ElfSymbol[] = symtab && !skipSymbols ? readSymbols(file, sections, symtab, is64, describe) : [];
 
   const relocationSections: (ElfRelocationSection & { columns(): Columns })[] = [];
   for (const section of sections) {
@@ -430,6 +377,65 @@ function buildObject(
       return file.bytes.subarray(s.offset, s.offset + s.size);
     },
   };
+}
+
+/** The symbol table, one object per symbol (a loop of its own: V8 compiles it apart from the rest). */
+function readSymbols(file: FileView, sections: ElfSection[], symtab: ElfSection, is64: boolean, describe: (s: ElfSection) => string): ElfSymbol[] {
+  const symbols: ElfSymbol[] = [];
+  const entsize = is64 ? 24 : 16;
+  if (symtab.entsize !== entsize && symtab.entsize !== 0) file.fail(`${describe(symtab)}: entry size ${symtab.entsize}, expected ${entsize}`);
+  if (symtab.size % entsize !== 0) file.fail(`${describe(symtab)}: size ${symtab.size} is not a multiple of ${entsize}`);
+  const strtab = sections[symtab.link];
+  if (!strtab || strtab.type !== SHT_STRTAB) file.fail(`${describe(symtab)}: linked string table ${symtab.link} is missing or not a string table`);
+  const names = new StringTable(file, strtab.offset, strtab.size, describe(strtab));
+  const shndxSection = sections.find((s) => s.type === SHT_SYMTAB_SHNDX && s.link === symtab.index);
+  const count = symtab.size / entsize;
+  if (shndxSection && shndxSection.size < count * 4) file.fail(`${describe(shndxSection)} is smaller than its symbol table`);
+  let currentFile: string | undefined;
+  for (let i = 0; i < count; i++) {
+    const at = symtab.offset + i * entsize;
+    const nameOffset = file.u32(at);
+    let value: number, size: number, info: number, other: number, rawShndx: number;
+    if (is64) {
+      info = file.u8(at + 4);
+      other = file.u8(at + 5);
+      rawShndx = file.u16(at + 6);
+      value = file.u64(at + 8);
+      size = file.u64(at + 16);
+    } else {
+      value = file.u32(at + 4);
+      size = file.u32(at + 8);
+      info = file.u8(at + 12);
+      other = file.u8(at + 13);
+      rawShndx = file.u16(at + 14);
+    }
+    let shndx = rawShndx;
+    if (rawShndx === SHN_XINDEX) {
+      if (!shndxSection) file.fail(`symbol ${i} uses SHN_XINDEX but there is no SHT_SYMTAB_SHNDX section`);
+      shndx = file.u32(shndxSection.offset + i * 4);
+    }
+    if (shndx !== SHN_UNDEF && shndx < SHN_LORESERVE && shndx >= sections.length && rawShndx !== SHN_XINDEX) {
+      file.fail(`symbol ${i} refers to section ${shndx}, but there are ${sections.length}`);
+    }
+    if (rawShndx === SHN_XINDEX && shndx >= sections.length) file.fail(`symbol ${i} refers to section ${shndx}, but there are ${sections.length}`);
+    const symType = info & 0xf;
+    const bind = info >> 4;
+    const name = names.get(nameOffset);
+    if (symType === STT_FILE) currentFile = name;
+    symbols.push({
+      index: i,
+      name,
+      value,
+      size,
+      type: symType,
+      bind,
+      visibility: other & 0x3,
+      shndx,
+      reserved: rawShndx >= SHN_LORESERVE && rawShndx !== SHN_XINDEX,
+      file: bind === STB_LOCAL && symType !== STT_FILE ? currentFile : undefined,
+    });
+  }
+  return symbols;
 }
 
 interface Columns {

@@ -83,13 +83,45 @@ export interface ModelOptions {
   twin?: ObjectModel;
 }
 
-/** Reads an object's functions, their references, parts and edges. */
+/**
+ * Reads an object's functions, their references, parts and edges.
+ *
+ * Each step is a function or method of its own: V8 compiles hot code again for every
+ * worker thread, and one large function with its closures took it 100 to 400 ms per
+ * compile (measured with --trace-opt over a kernel tree), several times per thread.
+ */
 export function buildModel(object: ElfObject, options: ModelOptions = {}): ObjectModel {
   const backend = backendFor(object);
   const warnings: string[] = [];
+  const functions = collectFunctions(object);
+  const byName = functionsByName(functions);
+  assignSymbolPositions(object, functions);
+  const byKey = new Map<string, FunctionInfo>();
+  for (const fn of functions) byKey.set(fn.key, fn);
+  const functionsBySection = groupBySection(functions);
+  const locator = new Locator(object, functionsBySection);
+  const code = decodeSections(object, backend, functionsBySection, locator, options.twin);
 
-  // Functions, with aliases folded into the first symbol at the same place.
-  const functions: FunctionInfo[] = [];
+  // Jumps between functions are evidence for parts, so they are found now; the other edges
+  // are made when someone asks (tree mode only asks for the changed functions' edges).
+  const jumps = jumpsBetweenFunctions(functions as FunctionRecord[], locator);
+  const locate = (section: number, offset: number) => locator.locate(section, offset);
+  const resolve = (target: ReferenceTarget) => locator.resolve(target);
+  for (const transfers of [jumpTableTransfers(object, functions, locate, backend), staticBranchTransfers(object, resolve)]) {
+    for (const t of transfers) {
+      jumps.push(t);
+      (t.from as FunctionRecord).jumpsOut.push(t);
+    }
+  }
+
+  findParts({ functions, byName, raw: jumps, warnings, object });
+
+  return { object, backend, functions, byName, byKey, code, warnings, resolve, functionAt: (section, offset) => locator.functionAt(section, offset) };
+}
+
+/** Function symbols, with aliases folded into the first symbol at the same place. */
+function collectFunctions(object: ElfObject): FunctionRecord[] {
+  const functions: FunctionRecord[] = [];
   // Aliases share section, value and size; symbols that share only the start are distinct.
   const byPlace = new Map<number, FunctionRecord>();
   const bySizedPlace = new Map<string, FunctionRecord>();
@@ -107,7 +139,10 @@ export function buildModel(object: ElfObject, options: ModelOptions = {}): Objec
     if (first === undefined) byPlace.set(place, fn);
     else bySizedPlace.set(`${place}:${symbol.size}`, fn);
   }
+  return functions;
+}
 
+function functionsByName(functions: FunctionInfo[]): Map<string, FunctionInfo[]> {
   const byName = new Map<string, FunctionInfo[]>();
   const addName = (name: string, fn: FunctionInfo) => {
     const list = byName.get(name);
@@ -118,108 +153,144 @@ export function buildModel(object: ElfObject, options: ModelOptions = {}): Objec
     addName(fn.name, fn);
     for (const alias of fn.aliases) addName(alias, fn);
   }
-  // kallsyms tells same-named symbols apart by their position among all of them.
+  return byName;
+}
+
+const countsForSympos = (symbol: ElfSymbol) => symbol.type !== STT_SECTION && symbol.type !== STT_FILE && symbol.shndx !== SHN_UNDEF;
+
+/** kallsyms tells same-named symbols apart by their position among all of them. */
+function assignSymbolPositions(object: ElfObject, functions: FunctionRecord[]): void {
   const occurrences = new Map<string, number>();
   for (const fn of functions) occurrences.set(fn.name, 0);
-  const counts = (symbol: ElfSymbol) => symbol.type !== STT_SECTION && symbol.type !== STT_FILE && symbol.shndx !== SHN_UNDEF;
   let repeated = false;
   for (const symbol of object.symbols) {
     const n = occurrences.get(symbol.name);
-    if (n === undefined || !counts(symbol)) continue;
+    if (n === undefined || !countsForSympos(symbol)) continue;
     occurrences.set(symbol.name, n + 1);
     if (n > 0) repeated = true;
   }
-  if (repeated) {
-    const functionBySymbol = new Map(functions.map((fn) => [fn.symbol, fn]));
-    const seen = new Map<string, number>();
-    for (const symbol of object.symbols) {
-      if ((occurrences.get(symbol.name) ?? 0) < 2 || !counts(symbol)) continue;
-      const position = (seen.get(symbol.name) ?? 0) + 1;
-      seen.set(symbol.name, position);
-      const fn = functionBySymbol.get(symbol);
-      if (!fn) continue;
-      fn.sympos = position;
-      fn.key = `${fn.name},${fn.sympos}`;
-    }
+  if (!repeated) return;
+  const functionBySymbol = new Map(functions.map((fn) => [fn.symbol, fn]));
+  const seen = new Map<string, number>();
+  for (const symbol of object.symbols) {
+    if ((occurrences.get(symbol.name) ?? 0) < 2 || !countsForSympos(symbol)) continue;
+    const position = (seen.get(symbol.name) ?? 0) + 1;
+    seen.set(symbol.name, position);
+    const fn = functionBySymbol.get(symbol);
+    if (!fn) continue;
+    fn.sympos = position;
+    fn.key = `${fn.name},${fn.sympos}`;
   }
-  const byKey = new Map(functions.map((fn) => [fn.key, fn]));
+}
 
-  // Which sized symbols cover which offsets, per section: functions first, data after.
-  const functionsBySection = new Map<number, FunctionInfo[]>();
+function groupBySection(functions: FunctionRecord[]): Map<number, FunctionRecord[]> {
+  const bySection = new Map<number, FunctionRecord[]>();
   for (const fn of functions) {
-    const list = functionsBySection.get(fn.section);
+    const list = bySection.get(fn.section);
     if (list) list.push(fn);
-    else functionsBySection.set(fn.section, [fn]);
+    else bySection.set(fn.section, [fn]);
   }
-  const functionIndex = new Map<number, CoverIndex<FunctionInfo>>();
-  for (const [section, list] of functionsBySection) functionIndex.set(section, new CoverIndex([...list], (fn) => fn.offset, (fn) => fn.size));
+  return bySection;
+}
 
-  let dataIndex: Map<number, CoverIndex<ElfSymbol>> | undefined;
-  const dataSymbolCovering = (section: number, offset: number) => {
-    if (!dataIndex) {
-      dataIndex = new Map();
-      const bySection = new Map<number, ElfSymbol[]>();
-      for (const symbol of object.symbols) {
-        if (symbol.size === 0 || symbol.type === STT_SECTION || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
-        const list = bySection.get(symbol.shndx);
-        if (list) list.push(symbol);
-        else bySection.set(symbol.shndx, [symbol]);
-      }
-      for (const [section, list] of bySection) dataIndex.set(section, new CoverIndex(list, (s) => s.value, (s) => s.size));
-    }
-    return dataIndex.get(section)?.covering(offset);
-  };
+/** Where offsets and symbols of one object land: functions first, data after. */
+class Locator {
+  private readonly functionIndex: (CoverIndex<FunctionInfo> | undefined)[] = [];
+  private dataIndex?: (CoverIndex<ElfSymbol> | undefined)[];
+  /** Calls to a function's entry are the common case: one location per function for them. */
+  private readonly entries = new Map<FunctionInfo, Location>();
+  /** Data is referenced again and again (strings, globals): one location per place. */
+  private readonly placesBySection: (Map<number, Location> | undefined)[] = [];
+  /**
+   * Calls out of the object are most references in kernel code, and a symbol with addend
+   * 0 is what most references name: one location per symbol, kept.
+   */
+  private readonly symbolEntries: (Location | undefined)[];
 
-  // Calls to a function's entry are the common case: one location per function for them.
-  const entries = new Map<FunctionInfo, Location>();
-  const places = new Map<number, Location>();
-  const locate = (section: number, offset: number): Location => {
-    const fn = functionIndex.get(section)?.covering(offset);
+  constructor(
+    private readonly object: ElfObject,
+    functionsBySection: Map<number, FunctionInfo[]>,
+  ) {
+    for (const [section, list] of functionsBySection) this.functionIndex[section] = new CoverIndex([...list], (fn) => fn.offset, (fn) => fn.size);
+    this.symbolEntries = new Array(object.symbols.length);
+  }
+
+  functionAt(section: number, offset: number): FunctionInfo | undefined {
+    return this.functionIndex[section]?.covering(offset);
+  }
+
+  locate(section: number, at: number): Location {
+    const offset = smallInteger(at);
+    const fn = this.functionIndex[section]?.covering(offset);
     if (fn) {
       if (offset !== fn.offset) return { kind: 'function', fn, offset: offset - fn.offset };
-      let location = entries.get(fn);
-      if (!location) entries.set(fn, (location = { kind: 'function', fn, offset: 0 }));
+      let location = this.entries.get(fn);
+      if (!location) this.entries.set(fn, (location = { kind: 'function', fn, offset: 0 }));
       return location;
     }
-    // Data is referenced again and again (strings, globals): one location per place.
-    const key = section * 0x1_0000_0000 + offset;
-    let location = places.get(key);
+    let places = this.placesBySection[section];
+    if (!places) this.placesBySection[section] = places = new Map();
+    let location = places.get(offset);
     if (!location) {
-      const data = dataSymbolCovering(section, offset);
+      const data = this.dataSymbolCovering(section, offset);
       location = data ? { kind: 'section', section, offset, symbol: data, symbolOffset: offset - data.value } : { kind: 'section', section, offset };
-      places.set(key, location);
+      places.set(offset, location);
     }
     return location;
-  };
+  }
 
-  // Calls out of the object are most references in kernel code, and a symbol with addend 0
-  // is what most references name: one location per symbol, kept.
-  const symbolEntries: (Location | undefined)[] = new Array(object.symbols.length);
-  const resolveSymbol = (index: number, addend: number): Location => {
+  resolveSymbol(index: number, addend: number): Location {
     if (addend === 0) {
-      const known = symbolEntries[index];
+      const known = this.symbolEntries[index];
       if (known !== undefined) return known;
     }
-    const symbol = object.symbols[index];
+    const symbol = this.object.symbols[index];
     let location: Location;
     if (!symbol || symbol.shndx === SHN_UNDEF) location = { kind: 'external', name: symbol?.name ?? '', offset: addend };
     else if (symbol.reserved) location = { kind: 'absolute', name: symbol.name, offset: addend };
-    else location = locate(symbol.shndx, symbol.value + addend);
-    if (addend === 0 && index >= 0 && index < symbolEntries.length) symbolEntries[index] = location;
+    else location = this.locate(symbol.shndx, symbol.value + addend);
+    if (addend === 0 && index >= 0 && index < this.symbolEntries.length) this.symbolEntries[index] = location;
     return location;
-  };
-  const resolve = (target: ReferenceTarget): Location =>
-    target.kind === 'section' ? locate(target.section, target.offset) : resolveSymbol(target.symbol, target.addend);
-  const functionAt = (section: number, offset: number) => functionIndex.get(section)?.covering(offset);
+  }
 
-  // Where reference `i` of a section's code lands; no object for the common targets.
-  const referenceTarget = (sectionCode: SectionCode, i: number): Location => {
+  resolve(target: ReferenceTarget): Location {
+    return target.kind === 'section' ? this.locate(target.section, target.offset) : this.resolveSymbol(target.symbol, target.addend);
+  }
+
+  /** Where reference `i` of a section's code lands; no object for the common targets. */
+  referenceTarget(sectionCode: SectionCode, i: number): Location {
     const symbol = sectionCode.symbol[i];
-    if (symbol < 0) return locate(sectionCode.section, sectionCode.value[i]);
-    return resolveSymbol(symbol, sectionCode.value[i]);
-  };
+    if (symbol < 0) return this.locate(sectionCode.section, sectionCode.value[i]);
+    return this.resolveSymbol(symbol, sectionCode.value[i]);
+  }
 
-  // Decode every executable section once, resynchronising at every symbol that starts in it.
+  private dataSymbolCovering(section: number, offset: number): ElfSymbol | undefined {
+    return (this.dataIndex ??= dataSymbolIndex(this.object))[section]?.covering(offset);
+  }
+}
+
+/** Sized symbols other than section symbols, by section: what data references land in. */
+function dataSymbolIndex(object: ElfObject): (CoverIndex<ElfSymbol> | undefined)[] {
+  const bySection = new Map<number, ElfSymbol[]>();
+  for (const symbol of object.symbols) {
+    if (symbol.size === 0 || symbol.type === STT_SECTION || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
+    const list = bySection.get(symbol.shndx);
+    if (list) list.push(symbol);
+    else bySection.set(symbol.shndx, [symbol]);
+  }
+  const index: (CoverIndex<ElfSymbol> | undefined)[] = [];
+  for (const [section, list] of bySection) index[section] = new CoverIndex(list, (s) => s.value, (s) => s.size);
+  return index;
+}
+
+/** Decodes every executable section once, resynchronising at every symbol that starts in it. */
+function decodeSections(
+  object: ElfObject,
+  backend: ObjectModel['backend'],
+  functionsBySection: Map<number, FunctionRecord[]>,
+  locator: Locator,
+  twin: ObjectModel | undefined,
+): Map<number, SectionCode> {
   const code = new Map<number, SectionCode>();
   const startsBySection = new Map<number, number[]>();
   for (const symbol of object.symbols) {
@@ -232,33 +303,37 @@ export function buildModel(object: ElfObject, options: ModelOptions = {}): Objec
     if ((section.flags & SHF_EXECINSTR) === 0 || section.type === SHT_NOBITS || section.size === 0) continue;
     if (section.type !== SHT_PROGBITS) continue;
     const starts = startsBySection.get(section.index) ?? [];
-    const twin = options.twin && decodedTwin(object, section.index, functionsBySection.get(section.index) ?? [], options.twin);
-    const sectionCode = backend.scanSection(object, section.index, starts, twin);
-    code.set(section.index, sectionCode);
     const fns = functionsBySection.get(section.index);
-    if (!fns) continue;
-    // A function's references are the run of the section's references that start inside it.
-    const sorted = [...fns].sort((a, b) => a.offset - b.offset) as FunctionRecord[];
-    const insnOffset = sectionCode.insnOffset;
-    let i = 0;
-    for (const fn of sorted) {
-      const end = fn.offset + fn.size;
-      while (i < sectionCode.count && insnOffset[i] < fn.offset) i++;
-      let j = i;
-      while (j < sectionCode.count && insnOffset[j] < end) j++;
-      fn.attach(sectionCode, i, j, referenceTarget);
-      // Nested symbols share references; the next function may start inside this one.
-    }
+    const decodedTwinSection = twin && decodedTwin(object, section.index, fns ?? [], twin);
+    const sectionCode = backend.scanSection(object, section.index, starts, decodedTwinSection);
+    code.set(section.index, sectionCode);
+    if (fns) attachReferences(fns, sectionCode, locator);
   }
+  return code;
+}
 
-  // Jumps between functions are evidence for parts, so they are found now; the other edges
-  // are made when someone asks (tree mode only asks for the changed functions' edges).
+/** A function's references are the run of its section's references that start inside it. */
+function attachReferences(functions: FunctionRecord[], sectionCode: SectionCode, locator: Locator): void {
+  const sorted = [...functions].sort((a, b) => a.offset - b.offset);
+  const insnOffset = sectionCode.insnOffset;
+  let i = 0;
+  for (const fn of sorted) {
+    const end = fn.offset + fn.size;
+    while (i < sectionCode.count && insnOffset[i] < fn.offset) i++;
+    let j = i;
+    while (j < sectionCode.count && insnOffset[j] < end) j++;
+    fn.attach(sectionCode, i, j, locator);
+    // Nested symbols share references; the next function may start inside this one.
+  }
+}
+
+function jumpsBetweenFunctions(functions: FunctionRecord[], locator: Locator): Transfer[] {
   const jumps: Transfer[] = [];
-  for (const fn of functions as FunctionRecord[]) {
+  for (const fn of functions) {
     const sectionCode = fn.code;
     for (let i = fn.firstReference; i < fn.endReference; i++) {
       if (sectionCode.kind[i] !== KIND_JUMP) continue;
-      const location = referenceTarget(sectionCode, i);
+      const location = locator.referenceTarget(sectionCode, i);
       if (location.kind === 'function' && location.fn !== fn) {
         const transfer: Transfer = { from: fn, kind: 'jump', location, at: sectionCode.insnOffset[i] - fn.offset, via: sectionCode.relocationType[i] >= 0 ? 'relocation' : 'resolved' };
         jumps.push(transfer);
@@ -266,14 +341,7 @@ export function buildModel(object: ElfObject, options: ModelOptions = {}): Objec
       }
     }
   }
-  for (const t of [...jumpTableTransfers(object, functions, locate, backend), ...staticBranchTransfers(object, resolve)]) {
-    jumps.push(t);
-    (t.from as FunctionRecord).jumpsOut.push(t);
-  }
-
-  findParts({ functions, byName, raw: jumps, warnings, object });
-
-  return { object, backend, functions, byName, byKey, code, warnings, resolve, functionAt };
+  return jumps;
 }
 
 /**
@@ -327,6 +395,15 @@ function decodedTwin(object: ElfObject, sectionIndex: number, functions: Functio
 
 const compareRanges = Buffer.prototype.compare;
 
+/**
+ * The same number, as a small integer where it is one. Offsets come out of Float64Array
+ * columns as doubles, and V8 boxes a double stored in an object's field (a Location's
+ * offset) separately for every object of that shape.
+ */
+function smallInteger(n: number): number {
+  return (n | 0) === n ? n | 0 : n;
+}
+
 /** The code of a function outside any decoded section: no references. */
 const NO_CODE: SectionCode = new SectionCodeBuilder(-1, 0).finish();
 
@@ -348,9 +425,7 @@ class FunctionRecord implements FunctionInfo {
   code: SectionCode = NO_CODE;
   firstReference = 0;
   endReference = 0;
-  private targetOf: (code: SectionCode, i: number) => Location = () => {
-    throw new RangeError('function has no references');
-  };
+  private locator?: Locator;
   /** Jumps into other functions, found eagerly: they are evidence for parts. */
   jumpsOut: Transfer[] = [];
   private derived?: { edges: Edge[]; thunks: FunctionInfo['thunks'] };
@@ -368,15 +443,16 @@ class FunctionRecord implements FunctionInfo {
     this.global = symbol.bind !== STB_LOCAL;
   }
 
-  attach(code: SectionCode, first: number, end: number, targetOf: (code: SectionCode, i: number) => Location): void {
+  attach(code: SectionCode, first: number, end: number, locator: Locator): void {
     this.code = code;
     this.firstReference = first;
     this.endReference = end;
-    this.targetOf = targetOf;
+    this.locator = locator;
   }
 
   target(i: number): Location {
-    return this.targetOf(this.code, i);
+    if (!this.locator) throw new RangeError('function has no references');
+    return this.locator.referenceTarget(this.code, i);
   }
 
   get edges(): Edge[] {
@@ -395,7 +471,7 @@ class FunctionRecord implements FunctionInfo {
     for (let i = this.firstReference; i < this.endReference; i++) {
       const kind = code.kind[i];
       if (kind === KIND_JUMP && code.symbol[i] < 0) continue; // same-section jumps are in jumpsOut
-      const location = this.targetOf(code, i);
+      const location = this.target(i);
       const at = code.insnOffset[i] - this.offset;
       const via = code.relocationType[i] >= 0 ? 'relocation' : 'resolved';
       if (location.kind === 'external') {
@@ -478,8 +554,16 @@ function jumpTableTransfers(
   backend: ObjectModel['backend'],
 ) {
   const out: Transfer[] = [];
-  // Where code takes the address of a data section: the candidate table starts.
-  const users = new Map<number, { offset: number; fn: FunctionInfo; at: number }[]>();
+  const users = tableUsers(object, functions);
+  for (const [dataSection, starts] of users) tableTransfers(object, dataSection, starts, locate, backend, out);
+  return out;
+}
+
+type TableUser = { offset: number; fn: FunctionInfo; at: number };
+
+/** Where code takes the address of a data section that holds code addresses: the candidate table starts. */
+function tableUsers(object: ElfObject, functions: FunctionInfo[]): Map<number, TableUser[]> {
+  const users = new Map<number, TableUser[]>();
   // Only data sections with relocations into code can hold a jump table.
   const candidates = new Map<number, boolean>();
   const holdsCodeAddresses = (index: number): boolean => {
@@ -512,36 +596,45 @@ function jumpTableTransfers(
       users.set(symbol.shndx, list);
     }
   }
-  for (const [dataSection, starts] of users) {
-    const relocations = object.relocationTable(dataSection);
-    if (relocations.count === 0) continue;
-    const usersAt = new Map<number, { fn: FunctionInfo; at: number }[]>();
-    for (const u of starts) {
-      const list = usersAt.get(u.offset) ?? [];
-      list.push(u);
-      usersAt.set(u.offset, list);
-    }
-    // A table is a run of same-sized entries starting where code takes an address.
-    let table: { start: number; next: number; users: { fn: FunctionInfo; at: number }[] } | undefined;
-    for (let r = 0; r < relocations.count; r++) {
-      const at = relocations.offset[r];
-      const ref = backend.dataReference(relocations.type[r]);
-      const startsHere = usersAt.get(at);
-      if (startsHere && ref) table = { start: at, next: at, users: startsHere };
-      if (!ref || !table || at !== table.next) {
-        table = undefined;
-        continue;
-      }
-      table.next = at + ref.size;
-      const symbol = object.symbols[relocations.symbol[r]];
-      if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
-      const targetSection = object.sections[symbol.shndx];
-      if (!targetSection || (targetSection.flags & SHF_EXECINSTR) === 0) continue;
-      const offset = symbol.value + relocations.addend[r] - (ref.pcRelative ? at - table.start : 0);
-      const location = locate(symbol.shndx, offset);
-      if (location.kind !== 'function' || location.offset === 0) continue;
-      for (const u of table.users) out.push({ from: u.fn, kind: 'jump', location, at: u.at, via: 'jump-table' });
-    }
+  return users;
+}
+
+/** The jump-table transfers of one data section's tables, into `out`. */
+function tableTransfers(
+  object: ElfObject,
+  dataSection: number,
+  starts: TableUser[],
+  locate: (section: number, offset: number) => Location,
+  backend: ObjectModel['backend'],
+  out: Transfer[],
+): void {
+  const relocations = object.relocationTable(dataSection);
+  if (relocations.count === 0) return;
+  const usersAt = new Map<number, { fn: FunctionInfo; at: number }[]>();
+  for (const u of starts) {
+    const list = usersAt.get(u.offset) ?? [];
+    list.push(u);
+    usersAt.set(u.offset, list);
   }
-  return out;
+  // A table is a run of same-sized entries starting where code takes an address.
+  let table: { start: number; next: number; users: { fn: FunctionInfo; at: number }[] } | undefined;
+  for (let r = 0; r < relocations.count; r++) {
+    const at = relocations.offset[r];
+    const ref = backend.dataReference(relocations.type[r]);
+    const startsHere = usersAt.get(at);
+    if (startsHere && ref) table = { start: at, next: at, users: startsHere };
+    if (!ref || !table || at !== table.next) {
+      table = undefined;
+      continue;
+    }
+    table.next = at + ref.size;
+    const symbol = object.symbols[relocations.symbol[r]];
+    if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
+    const targetSection = object.sections[symbol.shndx];
+    if (!targetSection || (targetSection.flags & SHF_EXECINSTR) === 0) continue;
+    const offset = symbol.value + relocations.addend[r] - (ref.pcRelative ? at - table.start : 0);
+    const location = locate(symbol.shndx, offset);
+    if (location.kind !== 'function' || location.offset === 0) continue;
+    for (const u of table.users) out.push({ from: u.fn, kind: 'jump', location, at: u.at, via: 'jump-table' });
+  }
 }

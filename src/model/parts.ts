@@ -43,81 +43,14 @@ export function findParts(input: {
     }
   }
 
-  /**
-   * The function a part's name or section points at. Local names repeat in objects linked
-   * from several files (a kernel module), so among same-named candidates: the one that
-   * jumps into the part, then the one in the same STT_FILE scope, then a global, then the
-   * nearest in the symbol table (a file's locals stay together even where the linker or
-   * strip dropped the STT_FILE symbols, as in distribution kernel modules).
-   */
-  const lookup = (name: string, part: FunctionInfo): FunctionInfo | undefined => {
-    let candidates = (byName.get(name) ?? []).filter((fn) => fn !== part);
-    if (candidates.length <= 1) return candidates[0];
-    const into = jumpedIntoBy.get(part);
-    const jumping = candidates.filter((fn) => into?.has(fn));
-    if (jumping.length === 1) return jumping[0];
-    if (jumping.length > 1) candidates = jumping;
-    const sameFile = candidates.filter((fn) => !fn.global && fn.symbol.file !== undefined && fn.symbol.file === part.symbol.file);
-    if (sameFile.length === 1) return sameFile[0];
-    if (sameFile.length > 1) candidates = sameFile;
-    const globals = candidates.filter((fn) => fn.global);
-    if (globals.length > 0 && !part.symbol.file) return globals[0];
-    const distance = (fn: FunctionInfo) => Math.abs(fn.symbol.index - part.symbol.index);
-    return candidates.reduce((best, fn) => (distance(fn) < distance(best) ? fn : best));
-  };
-
-  // Cold code jumps back into its parent, and the parent jumps into the middle of it: both
-  // directions look alike, so a candidate that itself looks like cold code cannot be the
-  // parent of one that does not.
-  const looksCold = (fn: FunctionInfo) => COLD_NAME.test(fn.name) || fn.sectionName.startsWith('.text.unlikely');
   const parentOf = new Map<FunctionInfo, { parent: FunctionInfo; evidence: PartEvidence[] }>();
+  const context: PartContext = { byName, jumpedIntoBy, jumpsBackTo, warnings };
   for (const fn of functions) {
-    const back = jumpsBackTo.get(fn);
-    const into = jumpedIntoBy.get(fn);
-    const jumpParents = back && into ? [...into].filter((f) => back.has(f) && !(looksCold(f) && !looksCold(fn))) : NO_FUNCTIONS;
-
-    const nameMatch = COLD_NAME.exec(fn.name);
-    const nameParent = nameMatch ? lookup(nameMatch[1], fn) : undefined;
-    if (nameMatch && !nameParent) warnings.push(`${fn.name}: named as a cold part of ${nameMatch[1]}, but the object has no function ${nameMatch[1]}`);
-
-    let sectionParent: FunctionInfo | undefined;
-    if (fn.sectionName.startsWith(UNLIKELY_SECTION)) {
-      const owner = fn.sectionName.slice(UNLIKELY_SECTION.length);
-      // A function declared cold lives in .text.unlikely.<its own name>: that is no evidence.
-      if (owner !== fn.name) sectionParent = lookup(owner, fn);
-    }
-
-    if (jumpParents.length === 0 && !nameParent && !sectionParent) continue; // most functions: no part
-    let parent: FunctionInfo | undefined;
-    const evidence: PartEvidence[] = [];
-    if (jumpParents.length > 0) {
-      parent = jumpParents.length === 1 ? jumpParents[0] : jumpParents.find((p) => p === nameParent) ?? jumpParents[0];
-      if (jumpParents.length > 1) {
-        warnings.push(`${fn.name}: shares a frame with several functions (${jumpParents.map((p) => p.name).join(', ')}); attached to ${parent.name}`);
-      }
-      evidence.push('jump');
-      if (nameParent === parent) evidence.push('name');
-      else if (nameParent) warnings.push(`${fn.name}: its name says it is a part of ${nameParent.name}, but its jumps say ${parent.name}; attached to ${parent.name}`);
-      if (sectionParent === parent) evidence.push('section');
-      else if (sectionParent) warnings.push(`${fn.name}: its section ${fn.sectionName} says it is a part of ${sectionParent.name}, but its jumps say ${parent.name}; attached to ${parent.name}`);
-      if (!nameParent && !sectionParent && !nameMatch) {
-        warnings.push(`${fn.name}: attached to ${parent.name} on jump evidence alone (entered by a jump and jumps back into it)`);
-      }
-    } else if (nameParent) {
-      parent = nameParent;
-      // A part that never jumps back (it ends in a noreturn call or a tail call) still
-      // shows the one-way jump in: that is evidence too, just not enough on its own.
-      if (into?.has(parent)) evidence.push('jump');
-      evidence.push('name');
-      if (sectionParent === parent) evidence.push('section');
-      else if (sectionParent) warnings.push(`${fn.name}: its name says it is a part of ${nameParent.name}, but its section ${fn.sectionName} says ${sectionParent.name}; attached to ${parent.name}`);
-      if (!into?.has(parent)) warnings.push(`${fn.name}: named as a part of ${parent.name}, but ${parent.name} never jumps into it`);
-    } else if (sectionParent && (nameMatch || into?.has(sectionParent))) {
-      parent = sectionParent;
-      if (into?.has(sectionParent)) evidence.push('jump');
-      evidence.push('section');
-    }
-    if (parent) parentOf.set(fn, { parent, evidence });
+    // Most functions have no evidence of being a part at all.
+    const mayBePart = (jumpsBackTo.has(fn) && jumpedIntoBy.has(fn)) || fn.name.includes('.cold') || fn.sectionName.startsWith(UNLIKELY_SECTION);
+    if (!mayBePart) continue;
+    const found = partParent(fn, context);
+    if (found) parentOf.set(fn, found);
   }
 
   // Parts of parts run in the root's frame: attach them to the root.
@@ -136,4 +69,90 @@ export function findParts(input: {
     part.partEvidence = evidence;
   }
   for (const fn of functions) if (fn.parent) fn.parent.parts.push(fn);
+}
+
+interface PartContext {
+  byName: Map<string, FunctionInfo[]>;
+  jumpedIntoBy: Map<FunctionInfo, Set<FunctionInfo>>;
+  jumpsBackTo: Map<FunctionInfo, Set<FunctionInfo>>;
+  warnings: string[];
+}
+
+/**
+ * The function a part's name or section points at. Local names repeat in objects linked
+ * from several files (a kernel module), so among same-named candidates: the one that
+ * jumps into the part, then the one in the same STT_FILE scope, then a global, then the
+ * nearest in the symbol table (a file's locals stay together even where the linker or
+ * strip dropped the STT_FILE symbols, as in distribution kernel modules).
+ */
+function lookup(name: string, part: FunctionInfo, context: PartContext): FunctionInfo | undefined {
+  let candidates = (context.byName.get(name) ?? []).filter((fn) => fn !== part);
+  if (candidates.length <= 1) return candidates[0];
+  const into = context.jumpedIntoBy.get(part);
+  const jumping = candidates.filter((fn) => into?.has(fn));
+  if (jumping.length === 1) return jumping[0];
+  if (jumping.length > 1) candidates = jumping;
+  const sameFile = candidates.filter((fn) => !fn.global && fn.symbol.file !== undefined && fn.symbol.file === part.symbol.file);
+  if (sameFile.length === 1) return sameFile[0];
+  if (sameFile.length > 1) candidates = sameFile;
+  const globals = candidates.filter((fn) => fn.global);
+  if (globals.length > 0 && !part.symbol.file) return globals[0];
+  const distance = (fn: FunctionInfo) => Math.abs(fn.symbol.index - part.symbol.index);
+  return candidates.reduce((best, fn) => (distance(fn) < distance(best) ? fn : best));
+}
+
+// Cold code jumps back into its parent, and the parent jumps into the middle of it: both
+// directions look alike, so a candidate that itself looks like cold code cannot be the
+// parent of one that does not.
+const looksCold = (fn: FunctionInfo) => COLD_NAME.test(fn.name) || fn.sectionName.startsWith('.text.unlikely');
+
+/** The parent a function is a part of, with the evidence, weighing the three kinds against each other. */
+function partParent(fn: FunctionInfo, context: PartContext): { parent: FunctionInfo; evidence: PartEvidence[] } | undefined {
+  const { warnings } = context;
+  const back = context.jumpsBackTo.get(fn);
+  const into = context.jumpedIntoBy.get(fn);
+  const jumpParents = back && into ? [...into].filter((f) => back.has(f) && !(looksCold(f) && !looksCold(fn))) : NO_FUNCTIONS;
+
+  const nameMatch = COLD_NAME.exec(fn.name);
+  const nameParent = nameMatch ? lookup(nameMatch[1], fn, context) : undefined;
+  if (nameMatch && !nameParent) warnings.push(`${fn.name}: named as a cold part of ${nameMatch[1]}, but the object has no function ${nameMatch[1]}`);
+
+  let sectionParent: FunctionInfo | undefined;
+  if (fn.sectionName.startsWith(UNLIKELY_SECTION)) {
+    const owner = fn.sectionName.slice(UNLIKELY_SECTION.length);
+    // A function declared cold lives in .text.unlikely.<its own name>: that is no evidence.
+    if (owner !== fn.name) sectionParent = lookup(owner, fn, context);
+  }
+
+  if (jumpParents.length === 0 && !nameParent && !sectionParent) return undefined;
+  let parent: FunctionInfo | undefined;
+  const evidence: PartEvidence[] = [];
+  if (jumpParents.length > 0) {
+    parent = jumpParents.length === 1 ? jumpParents[0] : jumpParents.find((p) => p === nameParent) ?? jumpParents[0];
+    if (jumpParents.length > 1) {
+      warnings.push(`${fn.name}: shares a frame with several functions (${jumpParents.map((p) => p.name).join(', ')}); attached to ${parent.name}`);
+    }
+    evidence.push('jump');
+    if (nameParent === parent) evidence.push('name');
+    else if (nameParent) warnings.push(`${fn.name}: its name says it is a part of ${nameParent.name}, but its jumps say ${parent.name}; attached to ${parent.name}`);
+    if (sectionParent === parent) evidence.push('section');
+    else if (sectionParent) warnings.push(`${fn.name}: its section ${fn.sectionName} says it is a part of ${sectionParent.name}, but its jumps say ${parent.name}; attached to ${parent.name}`);
+    if (!nameParent && !sectionParent && !nameMatch) {
+      warnings.push(`${fn.name}: attached to ${parent.name} on jump evidence alone (entered by a jump and jumps back into it)`);
+    }
+  } else if (nameParent) {
+    parent = nameParent;
+    // A part that never jumps back (it ends in a noreturn call or a tail call) still
+    // shows the one-way jump in: that is evidence too, just not enough on its own.
+    if (into?.has(parent)) evidence.push('jump');
+    evidence.push('name');
+    if (sectionParent === parent) evidence.push('section');
+    else if (sectionParent) warnings.push(`${fn.name}: its name says it is a part of ${nameParent.name}, but its section ${fn.sectionName} says ${sectionParent.name}; attached to ${parent.name}`);
+    if (!into?.has(parent)) warnings.push(`${fn.name}: named as a part of ${parent.name}, but ${parent.name} never jumps into it`);
+  } else if (sectionParent && (nameMatch || into?.has(sectionParent))) {
+    parent = sectionParent;
+    if (into?.has(sectionParent)) evidence.push('jump');
+    evidence.push('section');
+  }
+  return parent ? { parent, evidence } : undefined;
 }

@@ -71,70 +71,103 @@ export function specialEntries(model: ObjectModel): SpecialEntries {
       model.warnings.push(`${section.name}: size ${section.size} is not a multiple of its ${layout.size}-byte entries; not compared`);
       continue;
     }
-    const count = section.size / layout.size;
-    const parallelSection = layout.parallel && object.sections.find((s) => s.name === layout.parallel!.section);
-    const relocations = object.relocationTable(section.index);
-    const firstRelocation = new Int32Array(count + 1);
-    let r = 0;
-    for (let k = 0; k <= count; k++) {
-      while (r < relocations.count && relocations.offset[r] < k * layout.size) r++;
-      firstRelocation[k] = r;
-    }
-    const site = new Int32Array(count).fill(-1);
-    const owner = new Int32Array(count).fill(-1);
-    for (let k = 0; k < count; k++) {
-      const first = firstRelocation[k];
-      if (first === firstRelocation[k + 1] || relocations.offset[first] !== k * layout.size) continue;
-      // Data PC-relative fields are `target - .`: the field plus its value is symbol + addend.
-      const symbol = object.symbols[relocations.symbol[first]];
-      if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
-      const offset = symbol.value + relocations.addend[first];
-      const fn = model.functionAt(symbol.shndx, offset);
-      if (!fn || (offset === fn.offset && layout.skipEntryAtStart)) continue;
-      site[k] = offset - fn.offset;
-      owner[k] = fn.id;
-      perFunction[fn.id + 1]++;
-    }
-    tables.push({
-      name: section.name,
-      layout,
-      data: object.sectionData(section.index),
-      parallel: parallelSection ? object.sectionData(parallelSection.index) : undefined,
-      relocations,
-      firstRelocation,
-      site,
-    });
+    const { table, owner } = readTable(model, section.index, section.name, layout, perFunction);
+    tables.push(table);
     owners.push(owner);
   }
   const start = perFunction;
   for (let f = 1; f < start.length; f++) start[f] += start[f - 1];
+  const { table, index } = entriesByFunction(start, owners);
+  sortEntriesBySite(tables, start, table, index);
+  return { tables, start, table, index };
+}
+
+/**
+ * One special section's entries: where each one's relocations start, and which function
+ * (and where in it) each describes. Counts every function's entries into `perFunction`.
+ */
+function readTable(
+  model: ObjectModel,
+  sectionIndex: number,
+  name: string,
+  layout: SpecialSectionLayout,
+  perFunction: Int32Array,
+): { table: SpecialTable; owner: Int32Array } {
+  const object = model.object;
+  const count = object.sections[sectionIndex].size / layout.size;
+  const parallelSection = layout.parallel && object.sections.find((s) => s.name === layout.parallel!.section);
+  const relocations = object.relocationTable(sectionIndex);
+  const firstRelocation = new Int32Array(count + 1);
+  let r = 0;
+  for (let k = 0; k <= count; k++) {
+    while (r < relocations.count && relocations.offset[r] < k * layout.size) r++;
+    firstRelocation[k] = r;
+  }
+  const site = new Int32Array(count).fill(-1);
+  const owner = new Int32Array(count).fill(-1);
+  const symbols = object.symbols;
+  const skipEntryAtStart = layout.skipEntryAtStart === true;
+  for (let k = 0; k < count; k++) {
+    const first = firstRelocation[k];
+    if (first === firstRelocation[k + 1] || relocations.offset[first] !== k * layout.size) continue;
+    // Data PC-relative fields are `target - .`: the field plus its value is symbol + addend.
+    const symbol = symbols[relocations.symbol[first]];
+    if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
+    const offset = symbol.value + relocations.addend[first];
+    const fn = model.functionAt(symbol.shndx, offset);
+    if (!fn || (offset === fn.offset && skipEntryAtStart)) continue;
+    site[k] = offset - fn.offset;
+    owner[k] = fn.id;
+    perFunction[fn.id + 1]++;
+  }
+  const table: SpecialTable = {
+    name,
+    layout,
+    data: object.sectionData(sectionIndex),
+    parallel: parallelSection ? object.sectionData(parallelSection.index) : undefined,
+    relocations,
+    firstRelocation,
+    site,
+  };
+  return { table, owner };
+}
+
+/** Every table's entries gathered by owning function, in table order. */
+function entriesByFunction(start: Int32Array, owners: Int32Array[]): { table: Uint8Array; index: Int32Array } {
   const total = start[start.length - 1];
   const table = new Uint8Array(total);
   const index = new Int32Array(total);
   const next = start.slice(0, -1);
-  owners.forEach((owner, t) => {
+  for (let t = 0; t < owners.length; t++) {
+    const owner = owners[t];
     for (let k = 0; k < owner.length; k++) {
       if (owner[k] < 0) continue;
       const at = next[owner[k]]++;
       table[at] = t;
       index[at] = k;
     }
-  });
-  // Tables are in code order almost always; where a function's entries are not, sort them.
+  }
+  return { table, index };
+}
+
+/** Tables are in code order almost always; where a function's entries are not, sort them. */
+function sortEntriesBySite(tables: SpecialTable[], start: Int32Array, table: Uint8Array, index: Int32Array): void {
   for (let f = 0; f + 1 < start.length; f++) {
     let sorted = true;
     for (let i = start[f] + 1; i < start[f + 1] && sorted; i++) {
       if (table[i] === table[i - 1] && tables[table[i]].site[index[i]] < tables[table[i - 1]].site[index[i - 1]]) sorted = false;
     }
-    if (sorted) continue;
-    const slice = Array.from({ length: start[f + 1] - start[f] }, (_, i) => [table[start[f] + i], index[start[f] + i]]);
-    slice.sort((x, y) => x[0] - y[0] || tables[x[0]].site[x[1]] - tables[y[0]].site[y[1]] || x[1] - y[1]);
-    slice.forEach(([t, k], i) => {
-      table[start[f] + i] = t;
-      index[start[f] + i] = k;
-    });
+    if (!sorted) sortFunctionEntries(tables, start[f], start[f + 1], table, index);
   }
-  return { tables, start, table, index };
+}
+
+function sortFunctionEntries(tables: SpecialTable[], from: number, to: number, table: Uint8Array, index: Int32Array): void {
+  const slice = Array.from({ length: to - from }, (_, i) => [table[from + i], index[from + i]]);
+  slice.sort((x, y) => x[0] - y[0] || tables[x[0]].site[x[1]] - tables[y[0]].site[y[1]] || x[1] - y[1]);
+  slice.forEach(([t, k], i) => {
+    table[from + i] = t;
+    index[from + i] = k;
+  });
 }
 
 /** The entry's relocations after the site pointer, with where they point. */
