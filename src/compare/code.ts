@@ -20,7 +20,7 @@ const MAX_ANONYMOUS_REGION = 4096;
  * their bytes, never by the section offsets that shift when something unrelated changes.
  */
 class ReferenceCanon {
-  private anchors = new Map<number, number[]>();
+  private anchors = new Map<number, Float64Array>();
 
   constructor(private readonly model: ObjectModel) {}
 
@@ -101,8 +101,8 @@ class ReferenceCanon {
           add(symbol.shndx, symbol.value + code.value[i]);
         }
       }
-      for (const [s, set] of sets) this.anchors.set(s, [...set].sort((a, b) => a - b));
-      if (this.anchors.size === 0) this.anchors.set(-1, []);
+      for (const [s, set] of sets) this.anchors.set(s, Float64Array.from(set).sort());
+      if (this.anchors.size === 0) this.anchors.set(-1, new Float64Array(0));
     }
     const list = this.anchors.get(section) ?? [];
     const next = upperBound(list, offset);

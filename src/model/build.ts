@@ -26,13 +26,14 @@ class CoverIndex<T> {
   private last = -1;
 
   constructor(items: T[], start: (item: T) => number, size: (item: T) => number) {
-    this.items = items.sort((a, b) => start(a) - start(b) || size(b) - size(a));
-    this.starts = new Float64Array(items.length);
-    this.ends = new Float64Array(items.length);
-    items.forEach((item, i) => {
-      this.starts[i] = start(item);
-      this.ends[i] = start(item) + size(item);
-    });
+    const sorted = sortByStart(items, start, size);
+    this.items = sorted;
+    this.starts = new Float64Array(sorted.length);
+    this.ends = new Float64Array(sorted.length);
+    for (let i = 0; i < sorted.length; i++) {
+      this.starts[i] = start(sorted[i]);
+      this.ends[i] = this.starts[i] + size(sorted[i]);
+    }
   }
 
   covering(offset: number): T | undefined {
@@ -64,6 +65,39 @@ class CoverIndex<T> {
     }
     return undefined;
   }
+}
+
+const INDEX_BITS = 2 ** 22;
+
+/**
+ * Items by start, larger first where starts are equal, otherwise in their own order. A
+ * comparator sort called back into JavaScript for every comparison and was among the
+ * largest costs of modelling a kernel module; starts and positions packed into one
+ * number sort natively.
+ */
+function sortByStart<T>(items: T[], start: (item: T) => number, size: (item: T) => number): T[] {
+  const bySize = (a: T, b: T) => start(a) - start(b) || size(b) - size(a);
+  if (items.length >= INDEX_BITS) return [...items].sort(bySize);
+  const keys = new Float64Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const s = start(items[i]);
+    if (!(s >= 0 && s < 2 ** 31)) return [...items].sort(bySize);
+    keys[i] = s * INDEX_BITS + i;
+  }
+  keys.sort();
+  const sorted = new Array<T>(items.length);
+  for (let i = 0; i < keys.length; i++) sorted[i] = items[keys[i] % INDEX_BITS];
+  // Runs of equal starts (aliases, nested symbols) are few and short: larger first.
+  for (let i = 0; i + 1 < sorted.length; ) {
+    let j = i + 1;
+    while (j < sorted.length && start(sorted[j]) === start(sorted[i])) j++;
+    if (j - i > 1) {
+      const run = sorted.slice(i, j).sort(bySize);
+      for (let k = 0; k < run.length; k++) sorted[i + k] = run[k];
+    }
+    i = j;
+  }
+  return sorted;
 }
 
 function isFunctionSymbol(symbol: ElfSymbol, object: ElfObject): boolean {
@@ -110,7 +144,7 @@ export function buildModel(object: ElfObject, options: ModelOptions = {}): Objec
   for (const transfers of [jumpTableTransfers(object, functions, locate, backend), staticBranchTransfers(object, resolve)]) {
     for (const t of transfers) {
       jumps.push(t);
-      (t.from as FunctionRecord).jumpsOut.push(t);
+      (t.from as FunctionRecord).addJumpOut(t);
     }
   }
 
@@ -131,7 +165,8 @@ function collectFunctions(object: ElfObject): FunctionRecord[] {
     const first = byPlace.get(place);
     const existing = first === undefined || first.size === symbol.size ? first : bySizedPlace.get(`${place}:${symbol.size}`);
     if (existing) {
-      existing.aliases.push(symbol.name);
+      if (existing.aliases === NO_ALIASES) existing.aliases = [symbol.name];
+      else existing.aliases.push(symbol.name);
       continue;
     }
     const fn = new FunctionRecord(functions.length, symbol, object.sections[symbol.shndx].name);
@@ -211,7 +246,7 @@ class Locator {
     private readonly object: ElfObject,
     functionsBySection: Map<number, FunctionInfo[]>,
   ) {
-    for (const [section, list] of functionsBySection) this.functionIndex[section] = new CoverIndex([...list], (fn) => fn.offset, (fn) => fn.size);
+    for (const [section, list] of functionsBySection) this.functionIndex[section] = new CoverIndex(list, (fn) => fn.offset, (fn) => fn.size);
     this.symbolEntries = new Array(object.symbols.length);
   }
 
@@ -337,7 +372,7 @@ function jumpsBetweenFunctions(functions: FunctionRecord[], locator: Locator): T
       if (location.kind === 'function' && location.fn !== fn) {
         const transfer: Transfer = { from: fn, kind: 'jump', location, at: sectionCode.insnOffset[i] - fn.offset, via: sectionCode.relocationType[i] >= 0 ? 'relocation' : 'resolved' };
         jumps.push(transfer);
-        fn.jumpsOut.push(transfer);
+        fn.addJumpOut(transfer);
       }
     }
   }
@@ -409,6 +444,11 @@ const NO_CODE: SectionCode = new SectionCodeBuilder(-1, 0).finish();
 
 type Transfer = { from: FunctionInfo; kind: 'jump'; location: Location; at: number; via: Edge['via'] };
 
+const NO_ALIASES: string[] = Object.freeze([]) as unknown as string[];
+const NO_EVIDENCE: PartEvidence[] = Object.freeze([]) as unknown as PartEvidence[];
+const NO_PARTS: FunctionInfo[] = Object.freeze([]) as unknown as FunctionInfo[];
+const NO_TRANSFERS: Transfer[] = Object.freeze([]) as unknown as Transfer[];
+
 /** A function of the model; its edges and thunk counts are worked out on first use. */
 class FunctionRecord implements FunctionInfo {
   sympos = 0;
@@ -418,16 +458,18 @@ class FunctionRecord implements FunctionInfo {
   readonly offset: number;
   readonly size: number;
   readonly global: boolean;
-  aliases: string[] = [];
+  // Most functions have no aliases, parts or jumps out: one shared empty array until they do
+  // (hundreds of thousands of functions per tree, alive while their pair is compared).
+  aliases: string[] = NO_ALIASES;
   parent?: FunctionInfo;
-  partEvidence: PartEvidence[] = [];
-  parts: FunctionInfo[] = [];
+  partEvidence: PartEvidence[] = NO_EVIDENCE;
+  parts: FunctionInfo[] = NO_PARTS;
   code: SectionCode = NO_CODE;
   firstReference = 0;
   endReference = 0;
   private locator?: Locator;
   /** Jumps into other functions, found eagerly: they are evidence for parts. */
-  jumpsOut: Transfer[] = [];
+  jumpsOut: Transfer[] = NO_TRANSFERS;
   private derived?: { edges: Edge[]; thunks: FunctionInfo['thunks'] };
 
   constructor(
@@ -441,6 +483,11 @@ class FunctionRecord implements FunctionInfo {
     this.offset = symbol.value;
     this.size = symbol.size;
     this.global = symbol.bind !== STB_LOCAL;
+  }
+
+  addJumpOut(transfer: Transfer): void {
+    if (this.jumpsOut === NO_TRANSFERS) this.jumpsOut = [transfer];
+    else this.jumpsOut.push(transfer);
   }
 
   attach(code: SectionCode, first: number, end: number, locator: Locator): void {

@@ -68,7 +68,12 @@ export function findParts(input: {
     part.parent = root;
     part.partEvidence = evidence;
   }
-  for (const fn of functions) if (fn.parent) fn.parent.parts.push(fn);
+  for (const fn of functions) {
+    if (!fn.parent) continue;
+    // A parent's parts may be a shared empty array until its first part (model/build.ts).
+    if (fn.parent.parts.length === 0) fn.parent.parts = [fn];
+    else fn.parent.parts.push(fn);
+  }
 }
 
 interface PartContext {
