@@ -128,25 +128,20 @@ const KNOWN_LINE_CALLEES = new Set(['__warn_printk', '__might_sleep', '___might_
  * A function whose differences are all line numbers is unchanged; anything else is a change.
  */
 function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>): { name: string; shift: number }[] {
-  const isLineField = (arg: LineShift) => arg.parameter.endsWith('#line');
-  // Lines of one function move together: two different constants moved by the same shift.
-  const movedTogether = (arg: LineShift, all: LineShift[]) =>
-    new Set(all.filter((other) => other.shift === arg.shift && !isLineField(other)).map((other) => other.original)).size >= 2;
   const lineParameters = new Set<string>();
   for (const d of differences.values()) {
-    for (const arg of d.lineShifts ?? []) {
-      if (!isLineField(arg) && !arg.parameter.startsWith('#') && movedTogether(arg, d.lineShifts!)) lineParameters.add(arg.parameter);
+    if (!d.lineShifts) continue;
+    for (const arg of d.lineShifts) {
+      if (!isLineField(arg) && !arg.parameter.startsWith('#') && movedTogether(arg, d.lineShifts)) lineParameters.add(arg.parameter);
     }
   }
-  const proven = (arg: LineShift, all: LineShift[]): boolean =>
-    isLineField(arg) || KNOWN_LINE_CALLEES.has(arg.parameter.split('#')[0]) || movedTogether(arg, all) || lineParameters.has(arg.parameter);
   // Old values proven to be lines, by shift, to place the unproven ones between them.
   const provenValues = new Map<number, number[]>();
   const unproven = new Map<FunctionInfo, LineShift[]>();
   for (const [fn, d] of differences) {
     if (!d.lineShifts) continue;
     for (const arg of d.lineShifts) {
-      if (proven(arg, d.lineShifts)) {
+      if (provenLine(arg, d.lineShifts, lineParameters)) {
         const list = provenValues.get(arg.shift) ?? [];
         list.push(arg.original);
         provenValues.set(arg.shift, list);
@@ -157,18 +152,32 @@ function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>): {
       }
     }
   }
-  const between = (arg: LineShift) => {
-    const values = provenValues.get(arg.shift) ?? [];
-    return values.some((v) => v < arg.original) && values.some((v) => v > arg.original);
-  };
   const lineOnly: { name: string; shift: number }[] = [];
   for (const [fn, d] of differences) {
     if (!d.lineShifts) continue;
-    if ((unproven.get(fn) ?? []).every(between)) lineOnly.push({ name: fn.name, shift: d.lineShifts[0].shift });
+    if ((unproven.get(fn) ?? []).every((arg) => betweenProvenLines(arg, provenValues))) lineOnly.push({ name: fn.name, shift: d.lineShifts[0].shift });
     else d.reasons = ['code'];
     delete d.lineShifts;
   }
   return lineOnly.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+const isLineField = (arg: LineShift) => arg.parameter.endsWith('#line');
+
+/** Lines of one function move together: two different constants moved by the same shift. */
+function movedTogether(arg: LineShift, all: LineShift[]): boolean {
+  const originals = new Set<number>();
+  for (const other of all) if (other.shift === arg.shift && !isLineField(other)) originals.add(other.original);
+  return originals.size >= 2;
+}
+
+function provenLine(arg: LineShift, all: LineShift[], lineParameters: Set<string>): boolean {
+  return isLineField(arg) || KNOWN_LINE_CALLEES.has(arg.parameter.split('#')[0]) || movedTogether(arg, all) || lineParameters.has(arg.parameter);
+}
+
+function betweenProvenLines(arg: LineShift, provenValues: Map<number, number[]>): boolean {
+  const values = provenValues.get(arg.shift) ?? [];
+  return values.some((v) => v < arg.original) && values.some((v) => v > arg.original);
 }
 
 const callees = new WeakMap<FunctionInfo, Set<string>>();

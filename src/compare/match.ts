@@ -63,60 +63,75 @@ export function matchFunctions(
   patched: ObjectModel,
   fingerprint: (fn: FunctionInfo, model: ObjectModel) => string,
 ): Matching {
-  const toPatched = new Map<FunctionInfo, FunctionInfo>();
-  const toOriginal = new Map<FunctionInfo, FunctionInfo>();
-  const renames: Rename[] = [];
-  const pair = (o: FunctionInfo, p: FunctionInfo, by: Rename['by'] | undefined) => {
-    toPatched.set(o, p);
-    toOriginal.set(p, o);
-    if (o.name !== p.name && by) renames.push({ original: o.name, patched: p.name, by });
-  };
-
+  const matcher = new Matcher(original, patched, fingerprint);
   // Names without compiler numbers are stable: pair them exactly.
   const plain = (fn: FunctionInfo) => normalizeName(fn.name) === fn.name;
   const left = groupBy(original.functions.filter(plain), (fn) => scopedName(fn, fn.name));
   const right = groupBy(patched.functions.filter(plain), (fn) => scopedName(fn, fn.name));
   for (const [key, os] of left) {
     const ps = right.get(key);
-    if (ps) pairCandidates(os, ps, false);
+    if (ps) matcher.pairCandidates(os, ps);
   }
   // Numbered names: within each normalized name, identical content first, then the same
   // name, then the order the compiler emitted them.
+  const { toPatched, toOriginal } = matcher;
   const leftN = groupBy(original.functions.filter((fn) => !toPatched.has(fn)), (fn) => scopedName(fn, normalizeName(fn.name)));
   const rightN = groupBy(patched.functions.filter((fn) => !toOriginal.has(fn)), (fn) => scopedName(fn, normalizeName(fn.name)));
   for (const [key, os] of leftN) {
     const ps = rightN.get(key);
-    if (ps) pairCandidates(os, ps, true);
+    if (ps) matcher.pairCandidates(os, ps);
+  }
+  matcher.pairPartsOfRenamed();
+  return { toPatched, toOriginal, renames: matcher.renames };
+}
+
+class Matcher {
+  readonly toPatched = new Map<FunctionInfo, FunctionInfo>();
+  readonly toOriginal = new Map<FunctionInfo, FunctionInfo>();
+  readonly renames: Rename[] = [];
+
+  constructor(
+    private readonly original: ObjectModel,
+    private readonly patched: ObjectModel,
+    private readonly fingerprint: (fn: FunctionInfo, model: ObjectModel) => string,
+  ) {}
+
+  pair(o: FunctionInfo, p: FunctionInfo, by: Rename['by']): void {
+    this.toPatched.set(o, p);
+    this.toOriginal.set(p, o);
+    if (o.name !== p.name) this.renames.push({ original: o.name, patched: p.name, by });
   }
 
-  function pairCandidates(os: FunctionInfo[], ps: FunctionInfo[], numbered: boolean) {
+  /** Candidates of one name: one each is a pair; among several, by content, name, then order. */
+  pairCandidates(os: FunctionInfo[], ps: FunctionInfo[]): void {
     if (os.length === 1 && ps.length === 1) {
-      pair(os[0], ps[0], 'name');
+      this.pair(os[0], ps[0], 'name');
       return;
     }
-    const free = (p: FunctionInfo) => !toOriginal.has(p);
-    const byPrint = groupBy(ps, (fn) => fingerprint(fn, patched));
+    const free = (p: FunctionInfo) => !this.toOriginal.has(p);
+    const byPrint = groupBy(ps, (fn) => this.fingerprint(fn, this.patched));
     for (const o of os) {
-      const p = byPrint.get(fingerprint(o, original))?.find(free);
-      if (p) pair(o, p, 'content');
+      const p = byPrint.get(this.fingerprint(o, this.original))?.find(free);
+      if (p) this.pair(o, p, 'content');
     }
     for (const o of os) {
-      if (toPatched.has(o)) continue;
+      if (this.toPatched.has(o)) continue;
       const p = ps.find((c) => free(c) && c.name === o.name);
-      if (p) pair(o, p, 'name');
+      if (p) this.pair(o, p, 'name');
     }
-    const restO = os.filter((o) => !toPatched.has(o));
+    const restO = os.filter((o) => !this.toPatched.has(o));
     const restP = ps.filter(free);
-    for (let i = 0; i < Math.min(restO.length, restP.length); i++) pair(restO[i], restP[i], numbered ? 'order' : 'order');
+    for (let i = 0; i < Math.min(restO.length, restP.length); i++) this.pair(restO[i], restP[i], 'order');
   }
 
-  // A part follows its parent when the parent was renamed (foo.constprop.0.cold with foo.constprop.0).
-  for (const o of original.functions) {
-    const p = toPatched.get(o);
-    if (!p) continue;
-    const oParts = o.parts.filter((part) => !toPatched.has(part));
-    const pParts = p.parts.filter((part) => !toOriginal.has(part));
-    if (oParts.length === 1 && pParts.length === 1) pair(oParts[0], pParts[0], 'name');
+  /** A part follows its parent when the parent was renamed (foo.constprop.0.cold with foo.constprop.0). */
+  pairPartsOfRenamed(): void {
+    for (const o of this.original.functions) {
+      const p = this.toPatched.get(o);
+      if (!p || (o.parts.length === 0 && p.parts.length === 0)) continue;
+      const oParts = o.parts.filter((part) => !this.toPatched.has(part));
+      const pParts = p.parts.filter((part) => !this.toOriginal.has(part));
+      if (oParts.length === 1 && pParts.length === 1) this.pair(oParts[0], pParts[0], 'name');
+    }
   }
-  return { toPatched, toOriginal, renames };
 }

@@ -122,37 +122,20 @@ export const x86_64Backend: ArchBackend = {
         out.instructionCount++;
         const kind = decoded.kind;
         const isBranch = kind === K_CALL || kind === K_JUMP || kind === K_COND;
-        let branchFieldRelocated = false;
-        let ripFieldRelocated = false;
+        let relocated = 0;
         if (nextRelocation < end) {
-          while (r < relocationCount && table.offset[r] < end) {
-            const fieldOffset = table.offset[r];
-            const type = table.type[r];
-            // R_X86_64_NONE patches nothing: objtool leaves one where it turned a static
-            // branch's jmp into a NOP (the destination lives on in __jump_table).
-            if (type === 0) {
-              r++;
-              continue;
-            }
-            const info = relocationInfo(type);
-            const addend = table.addend[r] + (info.pcRelative ? end - fieldOffset : 0);
-            const isBranchField = isBranch && decoded.relOffset >= 0 && pc + decoded.relOffset === fieldOffset;
-            if (isBranchField) branchFieldRelocated = true;
-            if (decoded.ripRelative && decoded.dispOffset >= 0 && pc + decoded.dispOffset === fieldOffset) ripFieldRelocated = true;
-            const referenceKind = isBranchField ? (kind === K_CALL ? KIND_CALL : KIND_JUMP) : KIND_ADDRESS;
-            out.push(pc, fieldOffset, info.size, referenceKind, isBranchField && kind === K_COND, table.symbol[r], addend, type);
-            r++;
-          }
+          relocated = pushRelocatedFields(out, table, r, pc, end, isBranch);
+          while (r < relocationCount && table.offset[r] < end) r++;
           nextRelocation = r < relocationCount ? table.offset[r] : Infinity;
         }
         // The assembler resolves PC-relative fields aimed at its own section; those
         // references leave no relocation but must be seen all the same.
-        if (isBranch && !branchFieldRelocated && decoded.relOffset >= 0) {
+        if (isBranch && (relocated & BRANCH_FIELD) === 0 && decoded.relOffset >= 0) {
           const target = end + decoded.displacement;
           if (target < rangeStart || target >= rangeEnd) {
             out.push(pc, pc + decoded.relOffset, decoded.relSize, kind === K_CALL ? KIND_CALL : KIND_JUMP, kind === K_COND, -1, target, -1);
           }
-        } else if (decoded.ripRelative && !ripFieldRelocated && decoded.dispOffset >= 0) {
+        } else if (decoded.ripRelative && (relocated & RIP_FIELD) === 0 && decoded.dispOffset >= 0) {
           const field = pc + decoded.dispOffset;
           const target = end + readInt32(code, field);
           if (target < rangeStart || target >= rangeEnd) out.push(pc, field, 4, KIND_ADDRESS, false, -1, target, -1);
@@ -166,6 +149,36 @@ export const x86_64Backend: ArchBackend = {
     return out.finish();
   },
 };
+
+/** What pushRelocatedFields found relocated: the branch displacement, the RIP-relative one. */
+const BRANCH_FIELD = 1;
+const RIP_FIELD = 2;
+
+/**
+ * The references of the relocations from `r` that patch the instruction at [pc, end) (the
+ * one `decoded` describes); returns which of its PC-relative fields they were. Kept out of
+ * the decoding loop so that V8's compiles of that loop stay small: it compiles it once per
+ * worker thread, and again after every deoptimization.
+ */
+function pushRelocatedFields(out: SectionCodeBuilder, table: RelocationTable, r: number, pc: number, end: number, isBranch: boolean): number {
+  let relocated = 0;
+  const kind = decoded.kind;
+  for (; r < table.count && table.offset[r] < end; r++) {
+    const fieldOffset = table.offset[r];
+    const type = table.type[r];
+    // R_X86_64_NONE patches nothing: objtool leaves one where it turned a static
+    // branch's jmp into a NOP (the destination lives on in __jump_table).
+    if (type === 0) continue;
+    const info = relocationInfo(type);
+    const addend = table.addend[r] + (info.pcRelative ? end - fieldOffset : 0);
+    const isBranchField = isBranch && decoded.relOffset >= 0 && pc + decoded.relOffset === fieldOffset;
+    if (isBranchField) relocated |= BRANCH_FIELD;
+    if (decoded.ripRelative && decoded.dispOffset >= 0 && pc + decoded.dispOffset === fieldOffset) relocated |= RIP_FIELD;
+    const referenceKind = isBranchField ? (kind === K_CALL ? KIND_CALL : KIND_JUMP) : KIND_ADDRESS;
+    out.push(pc, fieldOffset, info.size, referenceKind, isBranchField && kind === K_COND, table.symbol[r], addend, type);
+  }
+  return relocated;
+}
 
 /** Argument registers of the SysV and kernel calling conventions, by their ModRM/opcode number (REX.B adds 8). */
 const ARGUMENT_REGISTERS = new Set([7, 6, 2, 1, 8, 9]);
