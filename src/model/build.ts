@@ -157,13 +157,15 @@ export function buildModel(object: ElfObject, options: ModelOptions = {}): Objec
 function collectFunctions(object: ElfObject): FunctionRecord[] {
   const functions: FunctionRecord[] = [];
   // Aliases share section, value and size; symbols that share only the start are distinct.
-  const byPlace = new Map<number, FunctionRecord>();
+  // The first function at each offset, per section (small-integer keys hash fast).
+  const byPlace: (Map<number, FunctionRecord> | undefined)[] = new Array(object.sections.length);
   const bySizedPlace = new Map<string, FunctionRecord>();
   for (const symbol of object.symbols) {
     if (!isFunctionSymbol(symbol, object)) continue;
-    const place = symbol.shndx * 0x1_0000_0000 + symbol.value;
-    const first = byPlace.get(place);
-    const existing = first === undefined || first.size === symbol.size ? first : bySizedPlace.get(`${place}:${symbol.size}`);
+    const places = (byPlace[symbol.shndx] ??= new Map());
+    const first = places.get(symbol.value);
+    const sizedPlace = () => `${symbol.shndx}:${symbol.value}:${symbol.size}`;
+    const existing = first === undefined || first.size === symbol.size ? first : bySizedPlace.get(sizedPlace());
     if (existing) {
       if (existing.aliases === NO_ALIASES) existing.aliases = [symbol.name];
       else existing.aliases.push(symbol.name);
@@ -171,8 +173,8 @@ function collectFunctions(object: ElfObject): FunctionRecord[] {
     }
     const fn = new FunctionRecord(functions.length, symbol, object.sections[symbol.shndx].name);
     functions.push(fn);
-    if (first === undefined) byPlace.set(place, fn);
-    else bySizedPlace.set(`${place}:${symbol.size}`, fn);
+    if (first === undefined) places.set(symbol.value, fn);
+    else bySizedPlace.set(sizedPlace(), fn);
   }
   return functions;
 }
@@ -230,12 +232,15 @@ function groupBySection(functions: FunctionRecord[]): Map<number, FunctionRecord
 
 /** Where offsets and symbols of one object land: functions first, data after. */
 class Locator {
-  private readonly functionIndex: (CoverIndex<FunctionInfo> | undefined)[] = [];
+  // Arrays by section index, allocated at full length: objects built with -ffunction-sections
+  // have tens of thousands of sections, and V8 turns an array written far past its end into a
+  // dictionary.
+  private readonly functionIndex: (CoverIndex<FunctionInfo> | undefined)[];
   private dataIndex?: (CoverIndex<ElfSymbol> | undefined)[];
-  /** Calls to a function's entry are the common case: one location per function for them. */
-  private readonly entries = new Map<FunctionInfo, Location>();
+  /** Calls to a function's entry are the common case: one location per function (by id) for them. */
+  private readonly entries: (Location | undefined)[];
   /** Data is referenced again and again (strings, globals): one location per place. */
-  private readonly placesBySection: (Map<number, Location> | undefined)[] = [];
+  private readonly placesBySection: (Map<number, Location> | undefined)[];
   /**
    * Calls out of the object are most references in kernel code, and a symbol with addend
    * 0 is what most references name: one location per symbol, kept.
@@ -246,7 +251,14 @@ class Locator {
     private readonly object: ElfObject,
     functionsBySection: Map<number, FunctionInfo[]>,
   ) {
-    for (const [section, list] of functionsBySection) this.functionIndex[section] = new CoverIndex(list, (fn) => fn.offset, (fn) => fn.size);
+    this.functionIndex = new Array(object.sections.length);
+    this.placesBySection = new Array(object.sections.length);
+    let functionCount = 0;
+    for (const [section, list] of functionsBySection) {
+      this.functionIndex[section] = new CoverIndex(list, (fn) => fn.offset, (fn) => fn.size);
+      functionCount += list.length;
+    }
+    this.entries = new Array(functionCount);
     this.symbolEntries = new Array(object.symbols.length);
   }
 
@@ -259,9 +271,7 @@ class Locator {
     const fn = this.functionIndex[section]?.covering(offset);
     if (fn) {
       if (offset !== fn.offset) return { kind: 'function', fn, offset: offset - fn.offset };
-      let location = this.entries.get(fn);
-      if (!location) this.entries.set(fn, (location = { kind: 'function', fn, offset: 0 }));
-      return location;
+      return (this.entries[fn.id] ??= { kind: 'function', fn, offset: 0 });
     }
     let places = this.placesBySection[section];
     if (!places) this.placesBySection[section] = places = new Map();
@@ -313,7 +323,7 @@ function dataSymbolIndex(object: ElfObject): (CoverIndex<ElfSymbol> | undefined)
     if (list) list.push(symbol);
     else bySection.set(symbol.shndx, [symbol]);
   }
-  const index: (CoverIndex<ElfSymbol> | undefined)[] = [];
+  const index: (CoverIndex<ElfSymbol> | undefined)[] = new Array(object.sections.length);
   for (const [section, list] of bySection) index[section] = new CoverIndex(list, (s) => s.value, (s) => s.size);
   return index;
 }
