@@ -20,7 +20,8 @@ export interface Matching {
 const normalized = new Map<string, string>();
 
 export function normalizeName(name: string): string {
-  if (!name.includes('.') && !name.startsWith('__UNIQUE_ID_')) return name; // most names: nothing to do
+  // Most names have no number to normalize: settled without the memo (a hash lookup).
+  if (!hasDotDigit(name) && !name.startsWith('__UNIQUE_ID_')) return name;
   // The same names come back in every object of a tree (`__func__.3`, `__already_done.12`).
   let result = normalized.get(name);
   if (result === undefined) {
@@ -29,6 +30,15 @@ export function normalizeName(name: string): string {
     normalized.set(name, result);
   }
   return result;
+}
+
+/** Whether a `.` followed by a digit occurs: the start of every number normalizeNumbers replaces after a dot. */
+function hasDotDigit(name: string): boolean {
+  for (let i = name.indexOf('.'); i >= 0 && i + 1 < name.length; i = name.indexOf('.', i + 1)) {
+    const c = name.charCodeAt(i + 1);
+    if (c >= 0x30 && c <= 0x39) return true;
+  }
+  return false;
 }
 
 function normalizeNumbers(name: string): string {
