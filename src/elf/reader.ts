@@ -358,6 +358,7 @@ function buildObject(
   }
 
   const empty = new Uint8Array(0);
+  const views: (Uint8Array | undefined)[] = new Array(sections.length);
   return {
     path,
     elfClass: is64 ? 64 : 32,
@@ -375,7 +376,8 @@ function buildObject(
     sectionData: (index) => {
       const s = sections[index];
       if (!s || s.type === SHT_NOBITS || s.type === SHT_NULL) return empty;
-      return file.bytes.subarray(s.offset, s.offset + s.size);
+      // One view per section: comparing asks for the same sections' bytes for every function.
+      return (views[index] ??= file.bytes.subarray(s.offset, s.offset + s.size));
     },
   };
 }

@@ -23,13 +23,22 @@ export interface SpecialSectionLayout {
   skipEntryAtStart?: boolean;
 }
 
+/** Every layout with every field, so that code reading them sees one object shape, not six. */
+const withEveryField = (l: SpecialSectionLayout): SpecialSectionLayout => ({
+  size: l.size,
+  parallel: l.parallel,
+  line: l.line,
+  replacement: l.replacement,
+  skipEntryAtStart: l.skipEntryAtStart ?? false,
+});
+
 export const SPECIAL_SECTIONS: Record<string, SpecialSectionLayout> = {
-  __jump_table: { size: 16 },
-  '.altinstructions': { size: 12, replacement: { pointer: 4, length: 11 } },
-  __ex_table: { size: 12 },
-  '.static_call_sites': { size: 8 },
-  __bug_table: { size: 12, line: { offset: 8, size: 2 } },
-  '.orc_unwind_ip': { size: 4, parallel: { section: '.orc_unwind', size: 6 }, skipEntryAtStart: true },
+  __jump_table: withEveryField({ size: 16 }),
+  '.altinstructions': withEveryField({ size: 12, replacement: { pointer: 4, length: 11 } }),
+  __ex_table: withEveryField({ size: 12 }),
+  '.static_call_sites': withEveryField({ size: 8 }),
+  __bug_table: withEveryField({ size: 12, line: { offset: 8, size: 2 } }),
+  '.orc_unwind_ip': withEveryField({ size: 4, parallel: { section: '.orc_unwind', size: 6 }, skipEntryAtStart: true }),
 };
 
 /** One special section of an object, indexed so entries can be compared without copying. */
@@ -64,7 +73,7 @@ export function specialEntries(model: ObjectModel): SpecialEntries {
   const tables: SpecialTable[] = [];
   const owners: Int32Array[] = [];
   const perFunction = new Int32Array(model.functions.length + 1);
-  const sections = object.sections.filter((s) => SPECIAL_SECTIONS[s.name] && s.size > 0).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.index - b.index));
+  const sections = object.sections.filter((s) => Object.hasOwn(SPECIAL_SECTIONS, s.name) && s.size > 0).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.index - b.index));
   for (const section of sections) {
     const layout = SPECIAL_SECTIONS[section.name];
     if (section.size % layout.size !== 0) {
