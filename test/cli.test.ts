@@ -358,3 +358,26 @@ describe('kernel thunks', () => {
     expect(dump).toMatch(/__x86_indirect_thunk_r/);
   });
 });
+
+describe('section names', () => {
+  it('takes a section named like an Object.prototype property for an ordinary one', async () => {
+    // Special sections are looked up by name in a table; `constructor` and `toString` must
+    // not find the prototype's functions there (they were taken for special sections, with
+    // a bogus warning about their entry size).
+    const source = (value: number) => `
+__attribute__((section("constructor"))) int in_constructor = 1;
+__attribute__((section("toString"))) int in_to_string = 2;
+int f(int x) { return x * ${value} + in_constructor + in_to_string; }
+int g(int x) { return x - in_constructor; }
+`;
+    const dir = join(scratch, 'prototype-names');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'orig.c'), source(3));
+    writeFileSync(join(dir, 'patched.c'), source(5));
+    const result = await runCli(['compare', join(dir, 'orig.c'), join(dir, 'patched.c'), '--format', 'json']);
+    expect(result.stderr).toBe('');
+    const report = JSON.parse(result.stdout) as { functions: { name: string }[]; warnings: string[] };
+    expect(report.functions.map((f) => f.name)).toEqual(['f']);
+    expect(report.warnings).toEqual([]);
+  });
+});

@@ -39,7 +39,6 @@ export function compareModels(original: ObjectModel, patched: ObjectModel): Comp
   const comparer = new CodeComparer(original, patched);
   const matching = matchFunctions(original, patched, comparer.fingerprint);
   const { toPatched, toOriginal } = matching;
-  const warnings = [...original.warnings.map((w) => `original: ${w}`), ...patched.warnings.map((w) => `patched: ${w}`)];
   const changes: FamilyChange[] = [];
 
   // Every matched pair first: whether a difference is only shifted line numbers is judged
@@ -47,6 +46,8 @@ export function compareModels(original: ObjectModel, patched: ObjectModel): Comp
   const differences = new Map<FunctionInfo, FunctionDifference>();
   for (const [o, p] of toPatched) differences.set(o, comparer.compare(o, p, toPatched));
   const lineOnly = settleLineShifts(differences);
+  // Only now: comparing reads the special sections, which can warn about the models.
+  const warnings = [...original.warnings.map((w) => `original: ${w}`), ...patched.warnings.map((w) => `patched: ${w}`)];
 
   for (const o of original.functions) {
     if (o.parent) continue;
