@@ -381,3 +381,14 @@ int g(int x) { return x - in_constructor; }
     expect(report.warnings).toEqual([]);
   });
 });
+
+describe('the README command', () => {
+  it('npx stackonly runs the built CLI from the checkout', async () => {
+    // npm runs the package's own bin by executing dist/cli/main.js, so the build must leave
+    // it executable (tsc does not).
+    const result = await execa('npx', ['--no-install', 'stackonly', '--version'], { cwd: repoRoot, reject: false });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.trim()).toBe((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version);
+  });
+});
