@@ -71,9 +71,8 @@ const INDEX_BITS = 2 ** 22;
 
 /**
  * Items by start, larger first where starts are equal, otherwise in their own order. A
- * comparator sort called back into JavaScript for every comparison and was among the
- * largest costs of modelling a kernel module; starts and positions packed into one
- * number sort natively.
+ * comparator sort calls back into JavaScript for every comparison (2% of a kernel tree
+ * comparison's time); starts and positions packed into one number sort natively.
  */
 function sortByStart<T>(items: T[], start: (item: T) => number, size: (item: T) => number): T[] {
   const bySize = (a: T, b: T) => start(a) - start(b) || size(b) - size(a);
@@ -164,8 +163,7 @@ function collectFunctions(object: ElfObject): FunctionRecord[] {
     if (!isFunctionSymbol(symbol, object)) continue;
     const places = (byPlace[symbol.shndx] ??= new Map());
     const first = places.get(symbol.value);
-    const sizedPlace = () => `${symbol.shndx}:${symbol.value}:${symbol.size}`;
-    const existing = first === undefined || first.size === symbol.size ? first : bySizedPlace.get(sizedPlace());
+    const existing = first === undefined || first.size === symbol.size ? first : bySizedPlace.get(sizedPlace(symbol));
     if (existing) {
       if (existing.aliases === NO_ALIASES) existing.aliases = [symbol.name];
       else existing.aliases.push(symbol.name);
@@ -174,10 +172,12 @@ function collectFunctions(object: ElfObject): FunctionRecord[] {
     const fn = new FunctionRecord(functions.length, symbol, object.sections[symbol.shndx].name);
     functions.push(fn);
     if (first === undefined) places.set(symbol.value, fn);
-    else bySizedPlace.set(sizedPlace(), fn);
+    else bySizedPlace.set(sizedPlace(symbol), fn);
   }
   return functions;
 }
+
+const sizedPlace = (symbol: ElfSymbol) => `${symbol.shndx}:${symbol.value}:${symbol.size}`;
 
 function functionsByName(functions: FunctionInfo[]): Map<string, FunctionInfo[]> {
   const byName = new Map<string, FunctionInfo[]>();
