@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { branchTarget, decodeInsn, insnLength, type InsnKind, type X86Insn } from '../src/arch/x86_64/decode.js';
+import { upperBound } from '../src/sorted.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -476,14 +477,8 @@ function compareSection(st: Stats, file: string, es: ExecSection, od: ODSection)
   }
   const odOffsets = [...byOff.keys()].sort((a, b) => a - b);
   const nextOdAfter = (p: number) => {
-    let lo = 0;
-    let hi = odOffsets.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (odOffsets[mid] <= p) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < odOffsets.length ? odOffsets[lo] : code.length;
+    const next = upperBound(odOffsets, p);
+    return next < odOffsets.length ? odOffsets[next] : code.length;
   };
   const starts = [...new Set([0, ...od.starts])].filter((s) => s < code.length).sort((a, b) => a - b);
   const ours = new Map<number, X86Insn>();
