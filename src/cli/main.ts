@@ -86,6 +86,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--object-name <name>', 'tree mode, --format c: klp_object name for objects that are not kernel modules (default vmlinux)')
     .option('--source-dir <dir>', 'a configured source tree: compile only the units --patch touches, each with its own command')
     .option('--compile-commands <file>', 'with --source-dir: the compilation database (default <dir>/compile_commands.json)')
+    .option('--no-line-directives', 'compile the patched side as it is, without #line directives keeping unchanged lines at their original numbers')
     .action(async (original: string | undefined, patched: string | undefined, opts) => {
       if (opts.sourceDir !== undefined) {
         if (original !== undefined) throw new UsageError('--source-dir takes no <original>/<patched> arguments: give the patch with --patch');
@@ -100,6 +101,7 @@ function buildProgram(setExit: (code: number) => void): Command {
             compileCommands: opts.compileCommands,
             cc: opts.cc,
             jobs: opts.jobs,
+            lineDirectives: opts.lineDirectives,
             signal: abort.signal,
             onProgress: progress.update,
           });
@@ -142,6 +144,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         cc: opts.cc,
         cflags: opts.cflags,
         keepObjects: opts.keepObjects,
+        lineDirectives: opts.lineDirectives,
         signal: abort.signal,
       });
       const text =

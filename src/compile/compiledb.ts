@@ -5,6 +5,7 @@ import { describeFsError } from '../elf/reader.js';
 import { CompileError, InputError, PatchError, UsageError } from '../errors.js';
 import { parseDependencyFile } from './depfiles.js';
 import { splitCommandLine } from './gcc.js';
+import { withLineDirectives } from './line-directives.js';
 import { applyFilePatch, parseUnifiedDiff } from './patch.js';
 import { runCompiler } from './run.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
@@ -41,6 +42,12 @@ import { makeTempDir, removeTempDir } from './tempdir.js';
  * so `__FILE__` strings and debug paths are those of the original build. The user's own
  * prefix maps get a twin for the shadow spelling.
  *
+ * The patched files of the shadow tree (units and headers alike) get `#line` directives
+ * after their changed regions (line-directives.ts), so that the lines the patch did not
+ * touch keep their original numbers; a file the patch creates gets none. Should a patched
+ * compile fail, the files go back to the plain patched text and the compiles not done yet
+ * run again: gcc's diagnostics then give the patched files' own line numbers.
+ *
  * As a safety net, the patched compile also writes a dependency file (into our temporary
  * directory); if it shows that the compile read the original of a file the patch changes,
  * the build is refused rather than silently compared against unpatched code.
@@ -58,6 +65,11 @@ export interface CompileDbRequest {
   /** At most this many compiles at once (default os.availableParallelism()). */
   jobs?: number;
   signal?: AbortSignal;
+  /**
+   * Patched files with `#line` directives after each changed region (default true; false:
+   * the patched text as it is).
+   */
+  lineDirectives?: boolean;
   /** Called after each compile: `done` of `total` compiles (two per unit). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -619,6 +631,8 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
 
   // The patched text of every file the patch changes (null: the patch deletes it).
   const changes = new Map<string, string | null>();
+  /** The same with `#line` directives, for the files that have an original and need them. */
+  const directed = new Map<string, string>();
   const locate = (name: string): string => {
     if (isAbsolute(name) || name.split('/').includes('..')) throw new PatchError(patchName, `names ${name}, outside ${req.sourceDir}`);
     const clean = name.replace(/^(\.\/)+/, '');
@@ -641,6 +655,10 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
     }
     const text = applyFilePatch(original, fp, join(req.sourceDir, oldRel ?? newRel!), patchName);
     if (newRel !== undefined) changes.set(newRel, text);
+    if (newRel !== undefined && oldRel !== undefined && req.lineDirectives !== false) {
+      const withLines = withLineDirectives(original, text);
+      if (withLines !== text) directed.set(newRel, withLines);
+    }
     if (oldRel !== undefined && oldRel !== newRel) changes.set(oldRel, null);
   }
 
@@ -778,22 +796,49 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
       jobsList.push({ tmpdir, unit: rel, display, side: 'patched', command: patched, output: join(patchedDir, object), leakCheck: { depfile, originals }, unshadow });
     });
 
-    buildShadowTree(rootAbs, shadowRoot, realDirs, changes);
+    buildShadowTree(rootAbs, shadowRoot, realDirs, changes, directed);
 
     const controller = new AbortController();
     const onAbort = () => controller.abort();
     if (req.signal?.aborted) controller.abort();
     req.signal?.addEventListener('abort', onAbort, { once: true });
     let done = 0;
-    try {
-      await runPool(
-        jobsList.map((job) => async (signal) => {
-          await runCompile(job, signal);
+    const finished = new Set<CompileJob>();
+    let failed: CompileJob | undefined;
+    const run = (list: CompileJob[], pool: AbortController) =>
+      runPool(
+        list.map((job) => async (signal) => {
+          try {
+            await runCompile(job, signal);
+          } catch (err) {
+            if (!(err instanceof CancelledCompile)) failed ??= job;
+            throw err;
+          }
+          finished.add(job);
           req.onProgress?.(++done, jobsList.length);
         }),
         jobs,
-        controller,
+        pool,
       );
+    try {
+      try {
+        await run(jobsList, controller);
+      } catch (err) {
+        if (directed.size === 0 || failed?.side !== 'patched' || req.signal?.aborted) throw err;
+        // Again without the directives, the failed compile first: for diagnostics with the
+        // patched files' own line numbers (or an object, should a directive have broken it).
+        for (const rel of directed.keys()) writeFileSync(join(shadowRoot, rel), changes.get(rel)!);
+        const again = jobsList.filter((job) => !finished.has(job));
+        again.sort((a, b) => Number(b === failed) - Number(a === failed));
+        const retry = new AbortController();
+        const onAbortRetry = () => retry.abort();
+        req.signal?.addEventListener('abort', onAbortRetry, { once: true });
+        try {
+          await run(again, retry);
+        } finally {
+          req.signal?.removeEventListener('abort', onAbortRetry);
+        }
+      }
     } catch (err) {
       if (req.signal?.aborted && err instanceof CancelledCompile) throw new CompileError(undefined, 'the build was cancelled');
       throw err;
@@ -818,10 +863,11 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
 /**
  * Makes the shadow tree: each directory of `realDirs` (relative to the source tree) is a
  * real directory whose entries are symbolic links to the original ones, except the
- * changed files (written with their patched text; deleted ones left out) and the
+ * changed files (written with their patched text, with line directives where `directed`
+ * has them; deleted ones left out) and the
  * directories that are real themselves.
  */
-function buildShadowTree(rootAbs: string, shadowRoot: string, realDirs: Set<string>, changes: Map<string, string | null>): void {
+function buildShadowTree(rootAbs: string, shadowRoot: string, realDirs: Set<string>, changes: Map<string, string | null>, directed: Map<string, string>): void {
   const sorted = [...realDirs].sort((a, b) => a.length - b.length);
   for (const dir of sorted) mkdirSync(dir ? join(shadowRoot, dir) : shadowRoot, { recursive: true });
   for (const dir of sorted) {
@@ -839,6 +885,6 @@ function buildShadowTree(rootAbs: string, shadowRoot: string, realDirs: Set<stri
     }
   }
   for (const [rel, text] of changes) {
-    if (text !== null) writeFileSync(join(shadowRoot, rel), text);
+    if (text !== null) writeFileSync(join(shadowRoot, rel), directed.get(rel) ?? text);
   }
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CompileError, InputError, UsageError } from '../errors.js';
 import { describeFsError } from '../elf/reader.js';
@@ -79,6 +79,37 @@ export interface CompileRequest {
   signal?: AbortSignal;
 }
 
+/**
+ * Fills the directory of a staged copy with symbolic links to the files next to the
+ * source (a patched copy's own directory first, so that patched headers win; then the
+ * directory the compile behaves as if run in). A quoted include then finds its file next
+ * to the staged copy, through a path the prefix map turns into the one the original build
+ * records: `__FILE__` in a sibling header is `x.h` on both sides, not an absolute path on
+ * the patched one. gcc takes an included file's directory from the path it opened, so
+ * nested quoted includes go on from there. Whatever cannot be linked is still found
+ * through the -iquote directories.
+ */
+function linkSiblings(stage: string, directories: string[], exclude: string): void {
+  const taken = new Set([exclude]);
+  for (const dir of new Set(directories)) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (taken.has(name)) continue;
+      taken.add(name);
+      try {
+        symlinkSync(join(dir, name), join(stage, name));
+      } catch {
+        // Left to -iquote.
+      }
+    }
+  }
+}
+
 /** Compiles one C source to an object, with gcc's diagnostics in the error when it fails. */
 export async function compileSource(settings: CompilerSettings, request: CompileRequest): Promise<void> {
   try {
@@ -97,6 +128,7 @@ export async function compileSource(settings: CompilerSettings, request: Compile
     mkdirSync(stage, { recursive: true });
     const staged = join(stage, request.logicalName);
     if (staged !== input) copyFileSync(input, staged);
+    linkSiblings(stage, [dirname(input), directory], request.logicalName);
     input = staged;
     extra.push(`-iquote`, dirname(resolve(request.source)), `-iquote`, directory, `-ffile-prefix-map=${stage}/=`);
   } else {

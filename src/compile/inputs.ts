@@ -3,6 +3,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
 import { describeFsError } from '../elf/reader.js';
 import { compileSource, compilerSettings } from './gcc.js';
+import { withLineDirectives } from './line-directives.js';
 import { applyFilePatch, parseUnifiedDiff } from './patch.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
 
@@ -40,6 +41,12 @@ export interface CompileOptions {
   cflags?: string;
   /** Keep the compiled objects here (created if missing). */
   keepObjects?: string;
+  /**
+   * Compile the patched side from a copy with `#line` directives after each changed
+   * region, so that lines the patch did not touch keep their original numbers (`__LINE__`,
+   * the kernel's `__bug_table` lines). Default true; false compiles the patched text as it is.
+   */
+  lineDirectives?: boolean;
   signal?: AbortSignal;
 }
 
@@ -95,21 +102,44 @@ export async function preparePair(request: PairRequest): Promise<PreparedPair> {
     const logicalName = basename(request.original);
     let patchedSource = request.patched;
     let patchedDirectory = request.patched ? dirname(resolve(request.patched)) : dirname(resolve(request.original));
+    const lineDirectives = request.lineDirectives !== false;
+    /** The patched source without directives, when the one compiled has them. */
+    let plainSource: (() => string) | undefined;
     if (request.patch !== undefined) {
-      patchedSource = writePatchedCopy(request.original, request.patch, join(work, 'patched-src'));
+      patchedSource = writePatchedCopy(request.original, request.patch, join(work, 'patched-src'), { lineDirectives });
       patchedDirectory = dirname(resolve(request.original));
+      if (lineDirectives) plainSource = () => writePatchedCopy(request.original, request.patch!, join(work, 'patched-plain'), { lineDirectives: false });
+    } else if (lineDirectives) {
+      // The user's patched file is never written to: a copy with the directives compiles in
+      // its place, with quoted includes still resolving in the patched file's directory.
+      patchedSource = writeCopyWithLineDirectives(request.original, request.patched!, join(work, 'patched-src'));
+      if (patchedSource !== request.patched) plainSource = () => request.patched!;
     }
     const out = { original: join(work, 'original.o'), patched: join(work, 'patched.o') };
-    const controller = new AbortController();
-    const signal = request.signal ? AbortSignal.any([request.signal, controller.signal]) : controller.signal;
-    const compiles = [
-      compileSource(settings, { source: request.original, directory: dirname(resolve(request.original)), logicalName, output: out.original, side: 'original', scratch: join(work, 'o'), signal }),
-      compileSource(settings, { source: patchedSource!, directory: patchedDirectory, logicalName, output: out.patched, side: 'patched', scratch: join(work, 'p'), signal }),
-    ];
-    // The first failure is the one to report; stop the other compile rather than wait for it.
-    compiles.forEach((c) => c.catch(() => controller.abort()));
-    const results = await Promise.allSettled(compiles);
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !/was cancelled/.test(String(r.reason?.message)));
+    const cancelled = (r: PromiseSettledResult<void>) => r.status === 'rejected' && /was cancelled/.test(String(r.reason?.message));
+    /** Compiles both sides concurrently (or only the patched one); the first failure stops the other. */
+    const compilePair = async (patched: string, scratch: string, original: boolean): Promise<PromiseSettledResult<void>[]> => {
+      const controller = new AbortController();
+      const signal = request.signal ? AbortSignal.any([request.signal, controller.signal]) : controller.signal;
+      const compiles = [
+        original
+          ? compileSource(settings, { source: request.original, directory: dirname(resolve(request.original)), logicalName, output: out.original, side: 'original', scratch: join(work, `o${scratch}`), signal })
+          : Promise.resolve(),
+        compileSource(settings, { source: patched, directory: patchedDirectory, logicalName, output: out.patched, side: 'patched', scratch: join(work, `p${scratch}`), signal }),
+      ];
+      // The first failure is the one to report; stop the other compile rather than wait for it.
+      compiles.forEach((c) => c.catch(() => controller.abort()));
+      return Promise.allSettled(compiles);
+    };
+    let results = await compilePair(patchedSource!, '', true);
+    if (plainSource && results[1].status === 'rejected' && !cancelled(results[1]) && (results[0].status === 'fulfilled' || cancelled(results[0])) && !request.signal?.aborted) {
+      // The patched side failed with line directives: compile it as it is, for diagnostics
+      // with the patched file's own line numbers (and, should a directive ever be what broke
+      // the compile, for an object after all: its lines then shift as without directives).
+      // The original again only if the failure stopped it.
+      results = await compilePair(plainSource(), '-plain', results[0].status === 'rejected');
+    }
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !cancelled(r));
     const anyFailure = failure ?? results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (anyFailure) throw anyFailure.reason;
     if (request.keepObjects) {
@@ -126,11 +156,41 @@ export async function preparePair(request: PairRequest): Promise<PreparedPair> {
 }
 
 /**
+ * The patched source itself when it needs no `#line` directive; else a copy of it with the
+ * directives, in `dir` (under the patched file's own name). Read and written byte for byte
+ * (latin1), so that text that is not UTF-8 reaches the compiler unchanged.
+ */
+function writeCopyWithLineDirectives(originalSource: string, patchedSource: string, dir: string): string {
+  let original: string;
+  let patched: string;
+  try {
+    original = readFileSync(originalSource, 'latin1');
+  } catch (err) {
+    throw new InputError(originalSource, describeFsError(err));
+  }
+  try {
+    patched = readFileSync(patchedSource, 'latin1');
+  } catch (err) {
+    throw new InputError(patchedSource, describeFsError(err));
+  }
+  const text = withLineDirectives(original, patched);
+  if (text === patched) return patchedSource;
+  mkdirSync(dir, { recursive: true });
+  const copy = join(dir, basename(patchedSource));
+  writeFileSync(copy, text, 'latin1');
+  return copy;
+}
+
+/**
  * Writes the patched source, and any sibling headers the patch also changes, into `dir`.
  * A patch of a single file applies to the original whatever its header names; with several
- * files, each is found relative to the original's directory.
+ * files, each is found relative to the original's directory. Unless `lineDirectives` is
+ * false, each patched file that has an original gets `#line` directives after its changed
+ * regions (see line-directives.ts); a file the patch creates gets none.
  */
-export function writePatchedCopy(originalSource: string, patchFile: string, dir: string): string {
+export function writePatchedCopy(originalSource: string, patchFile: string, dir: string, options: { lineDirectives?: boolean } = {}): string {
+  const lines = options.lineDirectives !== false;
+  const finish = (original: string, patched: string) => (lines ? withLineDirectives(original, patched) : patched);
   let text: string;
   try {
     text = readFileSync(patchFile, 'utf8');
@@ -148,7 +208,8 @@ export function writePatchedCopy(originalSource: string, patchFile: string, dir:
     const isMain = filePatches.length === 1 || (name !== undefined && (name === mainName || basename(name) === mainName));
     if (isMain) {
       const source = readFileSync(originalSource, 'utf8');
-      writeFileSync(target, applyFilePatch(source, fp, originalSource, patchFile));
+      const patched = applyFilePatch(source, fp, originalSource, patchFile);
+      writeFileSync(target, finish(source, patched));
       mainPatched = true;
       continue;
     }
@@ -163,7 +224,8 @@ export function writePatchedCopy(originalSource: string, patchFile: string, dir:
         throw new InputError(sibling, describeFsError(err));
       }
     }
-    writeFileSync(join(dir, name), applyFilePatch(source, fp, sibling, patchFile));
+    const patched = applyFilePatch(source, fp, sibling, patchFile);
+    writeFileSync(join(dir, name), fp.oldPath ? finish(source, patched) : patched);
   }
   if (!mainPatched) copyFileSync(originalSource, target);
   return target;
