@@ -1,14 +1,13 @@
-import { compareModels, type Comparison } from './compare/compare.js';
 import { compileSource, compilerSettings } from './compile/gcc.js';
 import { inputKind, preparePair, type CompileOptions, type PairRequest } from './compile/inputs.js';
 import { withTempDir } from './compile/tempdir.js';
-import { deriveStackOnly, type StackOnlySets } from './derive/stack-only.js';
 import { readElfFile } from './elf/reader.js';
 import { UsageError } from './errors.js';
 import { buildModel } from './model/build.js';
 import type { ObjectModel } from './model/types.js';
-import { buildCompareReport, buildInspectReport } from './report/build.js';
-import type { CompareReport, InspectReport } from './report/types.js';
+import { compareElfObjects, type CompareResult, type PipelineOptions } from './pipeline.js';
+import { buildInspectReport } from './report/build.js';
+import type { InspectReport } from './report/types.js';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** Reads and models one object file. */
@@ -16,29 +15,19 @@ export function modelObject(path: string): ObjectModel {
   return buildModel(readElfFile(path));
 }
 
-export interface CompareResult {
-  comparison: Comparison;
-  sets: StackOnlySets;
-  report: CompareReport;
-}
+export type { CompareResult };
 
 /** Compares two objects already on disk. */
-export function compareObjects(original: string, patched: string, labels = { original, patched }): CompareResult {
-  const originalModel = modelObject(original);
-  // The patched build is mostly the same code: what is byte-identical is not decoded twice.
-  const comparison = compareModels(originalModel, buildModel(readElfFile(patched), { twin: originalModel }));
-  const sets = deriveStackOnly(comparison);
-  return { comparison, sets, report: buildCompareReport(comparison, sets, labels) };
+export function compareObjects(original: string, patched: string, labels = { original, patched }, options: PipelineOptions = {}): CompareResult {
+  return compareElfObjects(readElfFile(original), readElfFile(patched), labels, options);
 }
 
 /** The main job: sources (compiled), a source and a patch, or two objects. */
-export async function compare(request: PairRequest): Promise<CompareResult> {
+export async function compare(request: PairRequest & PipelineOptions): Promise<CompareResult> {
   const pair = await preparePair(request);
   try {
-    return compareObjects(pair.original, pair.patched, {
-      original: request.original,
-      patched: request.patched ?? `${request.original} + ${request.patch}`,
-    });
+    const labels = { original: request.original, patched: request.patched ?? `${request.original} + ${request.patch}` };
+    return compareObjects(pair.original, pair.patched, labels, { stamps: request.stamps });
   } finally {
     pair.dispose();
   }

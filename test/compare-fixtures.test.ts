@@ -27,7 +27,9 @@ interface Expected {
   stack_only: { enable: { name: string; owner: string; reason: string }[]; disable: { name: string; owner: string; reason: string }[] };
   renames?: { original: string; patched: string }[];
   /** Functions that differ only in line numbers, when the case is about them. */
-  line_shifts?: { name: string; shift: number }[];
+  line_shifts?: { name: string; shift: number; evidence?: string[] }[];
+  /** The report's warnings, exactly (default: none). */
+  warnings?: string[];
 }
 
 /** Objects are built as `orig.c` on both sides, so __FILE__ and STT_FILE agree as in a real rebuild. */
@@ -98,8 +100,17 @@ describe('compare fixtures (testdata/compare)', () => {
         expect(renames).toEqual(expected.renames.map((r) => `${r.original} -> ${r.patched}`).sort());
       }
       if (expected.line_shifts) {
-        expect(report.line_shifts.map((l) => ({ name: l.name, shift: l.shift }))).toEqual(expected.line_shifts);
+        const withEvidence = (l: { name: string; shift: number; evidence?: string[] }, evidence: boolean) => ({ name: l.name, shift: l.shift, ...(evidence ? { evidence: l.evidence } : {}) });
+        expect(report.line_shifts.map((l, i) => withEvidence(l, expected.line_shifts![i]?.evidence !== undefined))).toEqual(expected.line_shifts);
       }
+      // Every verdict shows its evidence: what differs in each changed family, and which
+      // constants of each line-shifted function are lines and why.
+      for (const f of report.functions) if (f.status === 'changed') expect(f.differences.length, `${f.name} differences`).toBeGreaterThan(0);
+      for (const l of report.line_shifts) {
+        expect(l.differences.length, `${l.name} differences`).toBeGreaterThan(0);
+        for (const d of l.differences) expect(d.evidence, `${l.name} evidence`).toBeDefined();
+      }
+      expect(report.warnings).toEqual(expected.warnings ?? []);
     });
   }
 });

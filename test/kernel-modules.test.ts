@@ -5,7 +5,9 @@ import { compareObjects, modelObject } from '../src/api.js';
 import { kernelModulesDir } from './helpers/kernels.js';
 import { expectValidReport } from './helpers/schema.js';
 import { parseElf } from '../src/elf/reader.js';
-import { sameCode, sameCodeQuick } from '../src/tree/unchanged.js';
+import { sameComparisonInputs } from '../src/compare/same-inputs.js';
+import { compareModels } from '../src/compare/compare.js';
+import { buildModel } from '../src/model/build.js';
 import { listObjects } from '../src/tree/walk.js';
 
 /** Real kernel objects: Debian's linux-image-6.1.0-54-amd64 and -55-amd64 modules. */
@@ -13,27 +15,26 @@ const older = kernelModulesDir('6.1.0-54');
 const newer = kernelModulesDir('6.1.0-55');
 
 describe.skipIf(!older || !newer)('Debian 6.1 kernel modules', () => {
-  it('proves unchanged pairs from the symbol table bytes exactly as from parsed symbols', () => {
+  it('proves pairs unchanged without modelling only where the full comparison finds nothing', () => {
     const a = listObjects(older!);
     const b = listObjects(newer!);
     // Every 8th pair of the tree: build noise only, struct layout changes, and everything between.
     const paths = [...a.keys()].filter((p, i) => b.has(p) && i % 8 === 0);
-    let same = 0;
+    let proven = 0;
     for (const path of paths) {
-      const x = readFileSync(a.get(path)!);
-      const y = readFileSync(b.get(path)!);
-      const quickX = parseElf(x, path, { skipSymbols: true });
-      const quick = sameCodeQuick(quickX, parseElf(y, path, { skipSymbols: true }));
-      const full = parseElf(x, path);
-      expect(quick, path).toBe(sameCode(full, parseElf(y, path)));
-      // Reading the symbols later gives what reading them at once does.
-      expect(quickX.symbols).toEqual([]);
-      expect(quickX.withSymbols!().symbols).toEqual(full.symbols);
-      if (quick) same++;
+      const x = parseElf(readFileSync(a.get(path)!), path);
+      const y = parseElf(readFileSync(b.get(path)!), path);
+      if (!sameComparisonInputs(x, y)) continue;
+      proven++;
+      const original = buildModel(x);
+      const comparison = compareModels(original, buildModel(y, { twin: original }));
+      expect(comparison.changes, path).toEqual([]);
+      expect(comparison.lineOnly, path).toEqual([]);
+      expect(comparison.matching.renames, path).toEqual([]);
     }
-    // Most pairs of two successive builds differ only in noise; some do not.
-    expect(same).toBeGreaterThan(paths.length / 2);
-    expect(same).toBeLessThan(paths.length);
+    // Most pairs of two successive builds differ only in build IDs, .modinfo and BTF; some do not.
+    expect(proven).toBeGreaterThan(paths.length / 2);
+    expect(proven).toBeLessThan(paths.length);
   });
 
   it('attaches every .cold part of ext4.ko to its parent, with jump evidence', () => {
@@ -82,5 +83,35 @@ describe.skipIf(!older || !newer)('Debian 6.1 kernel modules', () => {
   it('sees no change in a module whose two builds differ only in version strings and signatures', () => {
     const { report } = compareObjects(join(older!, 'fs', 'nls', 'nls_ascii.ko'), join(newer!, 'fs', 'nls', 'nls_ascii.ko'));
     expect(report.functions).toEqual([]);
+  });
+
+  it('calls vhost_scsi.ko build noise: its only differences are the kernel release in two literals', () => {
+    const { report } = compareObjects(join(older!, 'drivers', 'vhost', 'vhost_scsi.ko'), join(newer!, 'drivers', 'vhost', 'vhost_scsi.ko'));
+    expectValidReport(report);
+    expect(report.build_stamps).toEqual([{ original: '6.1.0-54-amd64', patched: '6.1.0-55-amd64' }]);
+    expect(report.functions.map((f) => [f.name, f.status])).toEqual([
+      ['vhost_scsi_init', 'build_noise'],
+      ['vhost_scsi_wwn_version_show', 'build_noise'],
+    ]);
+    for (const f of report.functions) {
+      for (const d of f.differences) {
+        expect(d.kind).toBe('string');
+        expect(String(d.original!.value).replace('6.1.0-54-amd64', '6.1.0-55-amd64')).toBe(d.patched!.value);
+      }
+    }
+    expect(report.stack_only).toEqual({ enable: [], disable: [] });
+  });
+
+  it('proves the __LINE__ values of ext4 and binder line numbers by their evidence, not by their number', () => {
+    const ext4 = compareObjects(join(older!, 'fs', 'ext4', 'ext4.ko'), join(newer!, 'fs', 'ext4', 'ext4.ko')).report;
+    const acquire = ext4.line_shifts.find((l) => l.name === 'ext4_acquire_dquot')!;
+    // __ext4_journal_start_sb(sb, line, ...), __ext4_journal_stop(where, line, ...) and
+    // __ext4_error(sb, function, line, ...) take the line at a known position.
+    expect(acquire.evidence).toEqual(['line_callee']);
+    // binder's lock helpers pass __LINE__ on to binder_debug("%s: line=%d\n", __func__, line).
+    const binder = compareObjects(join(older!, 'drivers', 'android', 'binder_linux.ko'), join(newer!, 'drivers', 'android', 'binder_linux.ko')).report;
+    const formats = binder.line_shifts.filter((l) => l.evidence.includes('format'));
+    expect(formats.length).toBeGreaterThan(10);
+    for (const l of binder.line_shifts) for (const d of l.differences) expect(d.evidence, l.name).toBeDefined();
   });
 });

@@ -31,12 +31,16 @@ function expectSameReferences(decoded: ObjectModel, copied: ObjectModel): { refe
   let decodedWithTwin = 0;
   for (const [section, code] of decoded.code) {
     expect(columns(copied.code.get(section)!), decoded.object.sections[section].name).toEqual(columns(code));
+    expect(copied.code.get(section)!.undecodable, decoded.object.sections[section].name).toEqual(code.undecodable);
     references += code.count;
     decodedAlone += code.instructionCount;
     decodedWithTwin += copied.code.get(section)!.instructionCount;
   }
   // Same functions, same reference ranges.
   expect(copied.functions.map((fn) => [fn.name, fn.firstReference, fn.endReference])).toEqual(decoded.functions.map((fn) => [fn.name, fn.firstReference, fn.endReference]));
+  // Same undecodable ranges, and the same warnings about them.
+  expect(copied.functions.map((fn) => [fn.name, fn.undecodable])).toEqual(decoded.functions.map((fn) => [fn.name, fn.undecodable]));
+  expect(copied.warnings).toEqual(decoded.warnings);
   return { references, decodedAlone, decodedWithTwin };
 }
 
@@ -70,6 +74,33 @@ describe('modelling with a twin', () => {
       });
     }
   }
+
+  it('undecodable bytes: copied ranges are the decoded ones', async () => {
+    // testdata/undecodable/frob.S: frob has an undecodable byte; -DPATCHED puts a function before it.
+    const source = join(repoRoot, 'testdata', 'undecodable', 'frob.S');
+    const a = join(scratch, 'frob-a.o');
+    const b = join(scratch, 'frob-b.o');
+    await execa('gcc', ['-c', source, '-o', a]);
+    await execa('gcc', ['-DPATCHED', '-c', source, '-o', b]);
+    const original = buildModel(readElfFile(a));
+    const patched = readElfFile(b);
+    const decoded = buildModel(patched);
+    expect(decoded.byName.get('frob')![0].undecodable).toEqual([{ offset: 4, length: 1 }]);
+    const copied = buildModel(patched, { twin: original });
+    expectSameReferences(decoded, copied);
+    // frob's and second's ranges were copied, moved by 16: only `before` was decoded.
+    const section = decoded.byName.get('frob')![0].section;
+    expect(decoded.byName.get('frob')![0].offset).toBe(16);
+    expect(copied.code.get(section)!.instructionCount).toBe(decoded.code.get(section)!.instructionCount - original.code.get(section)!.instructionCount);
+    const self = expectSameReferences(original, buildModel(original.object, { twin: original }));
+    expect(self.decodedWithTwin).toBe(0);
+    // And variants.S against itself: every kind of resume point, copied.
+    const v = join(scratch, 'variants.o');
+    await execa('gcc', ['-c', join(repoRoot, 'testdata', 'undecodable', 'variants.S'), '-o', v]);
+    const variants = buildModel(readElfFile(v));
+    expect(variants.functions.every((fn) => fn.undecodable.length === 1)).toBe(true);
+    expect(expectSameReferences(variants, buildModel(variants.object, { twin: variants })).decodedWithTwin).toBe(0);
+  });
 
   const older = kernelModulesDir('6.1.0-54');
   const newer = kernelModulesDir('6.1.0-55');

@@ -73,6 +73,7 @@ describe('tree mode', () => {
         identical: 1,
         unchanged: 1,
         changed: 2,
+        build_noise: 0,
         errors: 0,
         only_in_original: ['gone.o'],
         only_in_patched: ['new/arrived.o'],

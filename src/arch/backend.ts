@@ -15,6 +15,10 @@ export interface LineArgument {
   original: number;
   /** The argument register, by the architecture's own numbering. */
   register: number;
+  /** The 0-based position of that register among the calling convention's integer arguments. */
+  argument: number;
+  /** Offset in the function of the instruction that loads the constant. */
+  offset: number;
   /** Offset in the function of the call that receives it. */
   callOffset: number;
 }
@@ -46,6 +50,19 @@ export interface CodeReference {
   target: ReferenceTarget;
   /** The type of the relocation behind this reference; undefined for a field the assembler resolved. */
   relocationType?: number;
+}
+
+/** What a reader of one instruction needs to compare it across builds. */
+export interface InstructionShape {
+  length: number;
+  branchField: number;
+  branchSize: number;
+}
+
+/** Bytes the decoder could not decode: `length` bytes from `offset`. */
+export interface UndecodableRange {
+  readonly offset: number;
+  readonly length: number;
 }
 
 /** Codes of `TransferKind` in the `kind` column of `SectionCode`. */
@@ -94,8 +111,14 @@ export interface SectionCode {
   readonly value: Float64Array;
   /** The relocation type, or -1 for a field the assembler resolved. */
   readonly relocationType: Int32Array;
-  /** Byte ranges that the decoder could not decode (data in code, or unknown opcodes). */
-  readonly undecodable: { offset: number; length: number }[];
+  /**
+   * Byte ranges the decoder could not decode (data in code, or unknown opcodes), ascending
+   * and disjoint, offsets in the section. Each runs from the first byte that did not decode
+   * to where decoding resumed: the next point it could trust (an instruction start that puts
+   * a relocatable field on a relocation, the target of a branch decoded before it in the same
+   * range) or else the next symbol. Relocations inside one are address references.
+   */
+  readonly undecodable: readonly UndecodableRange[];
   /** Reference `i` as an object, for readers that want one (tests, tools); the model uses the columns. */
   reference(i: number): CodeReference;
 }
@@ -111,7 +134,8 @@ export class SectionCodeBuilder {
   private symbol: Int32Array;
   private value: Float64Array;
   private relocationType: Int32Array;
-  readonly undecodable: { offset: number; length: number }[] = [];
+  /** Pushed in ascending order of offset (decoding and twin copies both go up the section). */
+  readonly undecodable: UndecodableRange[] = [];
   instructionCount = 0;
 
   constructor(
@@ -234,7 +258,8 @@ export interface ArchBackend {
   readonly machine: number;
   /**
    * Decode an executable section. `starts` are the offsets where symbols begin, to
-   * resynchronise linear decoding at every function entry.
+   * resynchronise linear decoding at every function entry. After bytes it cannot decode,
+   * decoding resumes at the next point it can trust (see `SectionCode.undecodable`).
    */
   scanSection(object: ElfObject, sectionIndex: number, starts: readonly number[], twin?: DecodedTwin): SectionCode;
   /**
@@ -253,4 +278,19 @@ export interface ArchBackend {
   lineNumberShifts(a: Uint8Array, b: Uint8Array): LineArgument[] | undefined;
   /** Name of a relocation type, for messages. */
   relocationName(type: number): string;
+  /**
+   * The instruction at `offset` (before `end`): its length, 0 when it does not decode; and
+   * for a direct branch or call, where its displacement field is (offset within the
+   * instruction, -1 for none) and its size.
+   */
+  instructionAt(code: Uint8Array, offset: number, end: number): InstructionShape;
+  /**
+   * For the call at `callOffset` of a function's bytes `code`: the instructions since the
+   * previous call that load an address (a relocated constant) into an argument register, by
+   * argument position, each at its offset in the function. What a call's pointer arguments
+   * (a format string) are, as far as the plain loads show it.
+   */
+  addressArguments(code: Uint8Array, callOffset: number): Map<number, number>;
+  /** The instruction as assembler text for people, as the platform's disassembler prints it. */
+  instructionText(code: Uint8Array, offset: number, length: number, address: number): string;
 }

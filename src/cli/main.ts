@@ -10,6 +10,7 @@ import { deriveReplace, readCompareReport } from '../derive/replace.js';
 import { InputError, UsageError } from '../errors.js';
 import { renderKlpFuncs, renderKlpObjects, renderReplaceKlpFuncs } from '../render/c.js';
 import { renderCompareText, renderInspectText, renderReplaceText, renderTreeText } from '../render/text.js';
+import type { BuildStamp } from '../compare/code.js';
 import type { ReplaceReport } from '../report/types.js';
 import { compareTrees, type TreeResult } from '../tree/compare-tree.js';
 import { compareExitCode, EXIT_ERROR, EXIT_OK } from './exit-code.js';
@@ -37,6 +38,13 @@ function emit(text: string, output: string | undefined): void {
 const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
 
 const abort = new AbortController();
+
+/** `--build-stamp OLD=NEW`, repeatable: the same stamp as the two builds spell it. */
+function parseStamp(value: string, previous: BuildStamp[] = []): BuildStamp[] {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) throw new UsageError(`--build-stamp takes OLD=NEW (e.g. 6.1.0-54-amd64=6.1.0-55-amd64), not '${value}'`);
+  return [...previous, { original: value.slice(0, eq), patched: value.slice(eq + 1) }];
+}
 
 function parseJobs(value: string): number {
   const n = Number(value);
@@ -86,6 +94,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--object-name <name>', 'tree mode, --format c: klp_object name for objects that are not kernel modules (default vmlinux)')
     .option('--source-dir <dir>', 'a configured source tree: compile only the units --patch touches, each with its own command')
     .option('--compile-commands <file>', 'with --source-dir: the compilation database (default <dir>/compile_commands.json)')
+    .option('--build-stamp <old=new>', 'a build stamp (kernel release) as the two builds spell it: literals differing only by it are build noise; repeatable; modules\' vermagic is read anyway', parseStamp)
     .option('--no-line-directives', 'compile the patched side as it is, without #line directives keeping unchanged lines at their original numbers')
     .action(async (original: string | undefined, patched: string | undefined, opts) => {
       if (opts.sourceDir !== undefined) {
@@ -112,6 +121,7 @@ function buildProgram(setExit: (code: number) => void): Command {
               signal: abort.signal,
               onProgress: progress.update,
               labels: { original: opts.sourceDir, patched: `${opts.sourceDir} + ${opts.patch}` },
+              stamps: opts.buildStamp,
             });
           } finally {
             built.dispose();
@@ -130,7 +140,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         const progress = startProgress(opts.quiet);
         let tree;
         try {
-          tree = await compareTrees(original, patched, { jobs: opts.jobs, signal: abort.signal, onProgress: progress.update });
+          tree = await compareTrees(original, patched, { jobs: opts.jobs, signal: abort.signal, onProgress: progress.update, stamps: opts.buildStamp });
         } finally {
           progress.stop();
         }
@@ -145,6 +155,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         cflags: opts.cflags,
         keepObjects: opts.keepObjects,
         lineDirectives: opts.lineDirectives,
+        stamps: opts.buildStamp,
         signal: abort.signal,
       });
       const text =

@@ -1,150 +1,25 @@
 import { createHash } from 'node:crypto';
 import { KIND_ADDRESS, TRANSFER_KINDS, type SectionCode } from '../arch/backend.js';
-import { SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHN_UNDEF, SHT_NOBITS, STT_SECTION, type ElfSymbol } from '../elf/types.js';
+import { SHF_MERGE, SHF_STRINGS, SHN_UNDEF, STT_SECTION, type ElfSymbol } from '../elf/types.js';
 import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
-import { upperBound } from '../sorted.js';
 import { normalizeName } from './match.js';
 import { entryLine, entryTargets, replacementBytes, sameEntryBytes, specialEntries, type SpecialEntries } from '../model/special.js';
+import { maskedBytes, ReferenceCanon, type FunctionNamer } from './canon.js';
 
-export type ChangeReason = 'code' | 'relocation' | 'string literal' | 'constant' | 'part' | 'special section';
+export type ChangeReason = 'code' | 'relocation' | 'string literal' | 'constant' | 'part' | 'special section' | 'undecodable';
 
-/** How a function target is named when references are put in canonical form. */
-type FunctionNamer = (fn: FunctionInfo) => string;
-
-/** Anonymous data is compared by its bytes up to the next thing that has a name or is referenced. */
-const MAX_ANONYMOUS_REGION = 4096;
-
-/**
- * Puts the references of one object's code in a form that can be compared with the other
- * object's: functions by identity and offset, strings by content, anonymous constants by
- * their bytes, never by the section offsets that shift when something unrelated changes.
- */
-class ReferenceCanon {
-  private anchors = new Map<number, Float64Array>();
-
-  constructor(private readonly model: ObjectModel) {}
-
-  canonical(loc: Location, nameFunction: FunctionNamer): { text: string; kind: 'function' | 'string' | 'constant' | 'symbol' } {
-    return this.describe(loc, nameFunction, 0);
-  }
-
-  describe(loc: Location, nameFunction: FunctionNamer, depth = 0): { text: string; kind: 'function' | 'string' | 'constant' | 'symbol' } {
-    switch (loc.kind) {
-      case 'function':
-        return { text: `F:${nameFunction(loc.fn)}+${loc.offset}`, kind: 'function' };
-      case 'external':
-        return { text: `X:${loc.name}+${loc.offset}`, kind: 'symbol' };
-      case 'absolute':
-        return { text: `A:${loc.name}+${loc.offset}`, kind: 'symbol' };
-      case 'section': {
-        const object = this.model.object;
-        const section = object.sections[loc.section];
-        if (loc.symbol && loc.symbol.name && loc.symbol.type !== STT_SECTION) {
-          return { text: `D:${normalizeName(loc.symbol.name)}+${loc.symbolOffset}`, kind: 'symbol' };
-        }
-        const data = object.sectionData(loc.section);
-        if ((section.flags & (SHF_MERGE | SHF_STRINGS)) === (SHF_MERGE | SHF_STRINGS)) {
-          return { text: `S:${readString(data, loc.offset, Math.max(1, section.entsize))}`, kind: 'string' };
-        }
-        if (section.flags & SHF_MERGE && section.entsize > 0) {
-          return { text: `K:${hex(data, loc.offset, loc.offset + section.entsize)}`, kind: 'constant' };
-        }
-        if (section.flags & SHF_EXECINSTR) {
-          return { text: `T:${section.name}+${loc.offset}`, kind: 'symbol' };
-        }
-        const end = Math.min(this.nextAnchor(loc.section, loc.offset), loc.offset + MAX_ANONYMOUS_REGION, section.size);
-        // Zero-initialised data has no bytes: what identifies it is its size.
-        if (section.type === SHT_NOBITS) return { text: `Z:${kindOfSection(section.name)}:${end - loc.offset}`, kind: 'constant' };
-        let text = `C:${kindOfSection(section.name)}:${hex(data, loc.offset, end)}`;
-        if (depth === 0) {
-          // Relocated entries inside the region (jump tables, pointer arrays) by what they reach.
-          const table = object.relocationTable(loc.section);
-          for (let r = table.lowerBound(loc.offset); r < table.count && table.offset[r] < end; r++) {
-            const at = table.offset[r];
-            const symbol = object.symbols[table.symbol[r]];
-            const addend = table.addend[r];
-            let inner: Location;
-            if (!symbol || symbol.shndx === SHN_UNDEF) inner = { kind: 'external', name: symbol?.name ?? '', offset: addend };
-            else if (symbol.reserved) inner = { kind: 'absolute', name: symbol.name, offset: addend };
-            else inner = this.model.resolve({ kind: 'symbol', symbol: table.symbol[r], addend: addend + (this.isPcRelative(table.type[r]) ? at - loc.offset : 0) });
-            text += `|${at - loc.offset}:${this.describe(inner, nameFunction, depth + 1).text}`;
-          }
-        }
-        return { text, kind: 'constant' };
-      }
-    }
-  }
-
-  private isPcRelative(type: number): boolean {
-    return this.model.backend.dataReference(type)?.pcRelative ?? false;
-  }
-
-  /** The next offset after `offset` in a data section where a symbol starts or code points. */
-  private nextAnchor(section: number, offset: number): number {
-    if (this.anchors.size === 0) {
-      // Every section's anchors in one pass over the symbols and the resolved references.
-      const sets = new Map<number, Set<number>>();
-      const add = (s: number, offset: number) => {
-        let set = sets.get(s);
-        if (!set) sets.set(s, (set = new Set()));
-        set.add(offset);
-      };
-      for (const symbol of this.model.object.symbols) if (symbol.type !== STT_SECTION && symbol.shndx !== SHN_UNDEF && !symbol.reserved) add(symbol.shndx, symbol.value);
-      const { object } = this.model;
-      for (const fn of this.model.functions) {
-        const code = fn.code;
-        for (let i = fn.firstReference; i < fn.endReference; i++) {
-          // Only data anchors matter, and functions live in code: no Location needed.
-          const symbol = code.symbol[i] >= 0 ? object.symbols[code.symbol[i]] : undefined;
-          if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
-          if ((object.sections[symbol.shndx]?.flags ?? SHF_EXECINSTR) & SHF_EXECINSTR) continue;
-          add(symbol.shndx, symbol.value + code.value[i]);
-        }
-      }
-      for (const [s, set] of sets) this.anchors.set(s, Float64Array.from(set).sort());
-      if (this.anchors.size === 0) this.anchors.set(-1, new Float64Array(0));
-    }
-    const list = this.anchors.get(section) ?? [];
-    const next = upperBound(list, offset);
-    return next < list.length ? list[next] : Number.MAX_SAFE_INTEGER;
-  }
+/** The same build stamp (the kernel release) as each build spells it. */
+export interface BuildStamp {
+  original: string;
+  patched: string;
 }
 
-function kindOfSection(name: string): string {
-  // .rodata.foo and .rodata are the same kind of place; the suffix is a -fdata-sections detail.
-  const m = /^\.?([a-z_]+)/.exec(name);
-  return m ? m[1] : name;
-}
-
-function readString(data: Uint8Array, offset: number, width: number): string {
-  if (offset < 0 || offset >= data.length) return `<offset ${offset}>`;
-  let end = offset;
-  outer: while (end + width <= data.length) {
-    for (let i = 0; i < width; i++) if (data[end + i] !== 0) {
-      end += width;
-      continue outer;
-    }
-    break;
-  }
-  return Buffer.from(data.buffer, data.byteOffset + offset, end - offset).toString('latin1');
-}
-
-function hex(data: Uint8Array, from: number, to: number): string {
-  const start = Math.min(Math.max(0, from), data.length);
-  const end = Math.min(Math.max(start, to), data.length);
-  return Buffer.from(data.buffer, data.byteOffset + start, end - start).toString('hex');
-}
-
-/** A function's bytes with every referencing field zeroed: what is left is the code itself. */
-export function maskedBytes(model: ObjectModel, fn: FunctionInfo): Uint8Array {
-  const data = model.object.sectionData(fn.section);
-  const bytes = Uint8Array.from(data.subarray(fn.offset, fn.offset + fn.size));
-  const code = fn.code;
-  for (let i = fn.firstReference; i < fn.endReference; i++) {
-    const from = code.fieldOffset[i] - fn.offset;
-    bytes.fill(0, Math.max(0, from), Math.min(bytes.length, from + code.fieldSize[i]));
-  }
-  return bytes;
+/** A string literal that differs only by build stamps. */
+export interface NoiseString {
+  /** Offset in each function of the instruction that refers to it. */
+  offset: number;
+  original: string;
+  patched: string;
 }
 
 const compareRanges = Buffer.prototype.compare;
@@ -164,13 +39,15 @@ function sameExternal(a: SectionCode, i: number, b: SectionCode, j: number, symb
 }
 
 export class CodeComparer {
-  private readonly originalCanon: ReferenceCanon;
-  private readonly patchedCanon: ReferenceCanon;
+  readonly originalCanon: ReferenceCanon;
+  readonly patchedCanon: ReferenceCanon;
   private readonly prints = new Map<FunctionInfo, string>();
 
   constructor(
     readonly original: ObjectModel,
     readonly patched: ObjectModel,
+    /** Build stamps: a string that differs only by these is build noise, not a change. */
+    private readonly stamps: readonly BuildStamp[] = [],
   ) {
     this.originalCanon = new ReferenceCanon(original);
     this.patchedCanon = new ReferenceCanon(patched);
@@ -202,6 +79,15 @@ export class CodeComparer {
       j++;
     }
     return false;
+  }
+
+  /** Whether reference `i` of `o` and `j` of `p` reach the same thing, by the comparison's rules. */
+  sameReference(o: FunctionInfo, i: number, p: FunctionInfo, j: number): boolean {
+    if (sameExternal(o.code, i, p.code, j, this.original.object.symbols, this.patched.object.symbols)) return true;
+    const ta = o.target(i);
+    const tb = p.target(j);
+    if (this.surelySame(ta, tb, this.toPatched)) return true;
+    return this.originalCanon.canonical(ta, this.nameOriginal).text === this.patchedCanon.canonical(tb, this.namePatched).text;
   }
 
   private toPatched = new Map<FunctionInfo, FunctionInfo>();
@@ -247,7 +133,7 @@ export class CodeComparer {
       }
       const lx = entryLine(x, ix);
       const ly = entryLine(y, iy);
-      if (lx !== ly) shifts.push({ shift: ly! - lx!, parameter: `${x.name}#line`, original: lx! });
+      if (lx !== ly) shifts.push({ shift: ly! - lx!, original: lx!, callee: '', argument: -1, table: x.name, offset: x.site[ix], callOffset: -1 });
     }
     return shifts;
   }
@@ -274,11 +160,11 @@ export class CodeComparer {
    * compared through the matching, so a call to a renamed clone is no change.
    */
   /** Original functions are named by their patched match, so that a renamed clone is the same target. */
-  private readonly nameOriginal: FunctionNamer = (fn) => {
+  readonly nameOriginal: FunctionNamer = (fn) => {
     const mapped = this.toPatched.get(fn);
     return mapped ? mapped.key : `\0original:${fn.key}`;
   };
-  private readonly namePatched: FunctionNamer = (fn) => fn.key;
+  readonly namePatched: FunctionNamer = (fn) => fn.key;
 
   compare(o: FunctionInfo, p: FunctionInfo, toPatched: Map<FunctionInfo, FunctionInfo>): FunctionDifference {
     this.toPatched = toPatched;
@@ -293,12 +179,13 @@ export class CodeComparer {
         if (!Buffer.from(a).equals(Buffer.from(b))) maskedDiffer = [a, b];
       }
     }
-    if (!reasons.has('code')) this.compareReferences(o, p, toPatched, reasons);
+    const noise: NoiseString[] = [];
+    if (!reasons.has('code')) this.compareReferences(o, p, toPatched, reasons, noise);
     const lineShifts: LineShift[] = [];
     if (maskedDiffer && !reasons.has('code')) {
       const args = reasons.size === 0 ? this.original.backend.lineNumberShifts(maskedDiffer[0], maskedDiffer[1]) : undefined;
       if (args) {
-        for (const a of args) lineShifts.push({ shift: a.shift, parameter: `${calleeAt(o, a.callOffset)}#${a.register}`, original: a.original });
+        for (const a of args) lineShifts.push({ shift: a.shift, original: a.original, callee: calleeAt(o, a.callOffset), argument: a.argument, offset: a.offset, callOffset: a.callOffset });
       } else reasons.add('code');
     }
     if (!reasons.has('code')) {
@@ -306,14 +193,84 @@ export class CodeComparer {
       if (special === 'changed') reasons.add('special section');
       else lineShifts.push(...special);
     }
-    if (reasons.size === 0 && lineShifts.length > 0) return { reasons: [], lineShifts };
+    // Code the decoder could not read may hide any reference: only the same bytes and the
+    // same relocations prove it unchanged.
+    if ((o.undecodable.length > 0 || p.undecodable.length > 0) && !this.sameBytesAndRelocations(o, p)) reasons.add('undecodable');
+    if (reasons.size === 0 && (lineShifts.length > 0 || noise.length > 0)) {
+      return { reasons: [], ...(lineShifts.length > 0 ? { lineShifts } : {}), ...(noise.length > 0 ? { noise } : {}) };
+    }
     if (reasons.size === 0) return NO_DIFFERENCE;
     if (reasons.has('code')) this.addMovedReferenceReasons(o, p, reasons);
     return { reasons: [...reasons] };
   }
 
+  /**
+   * Whether the call that receives `line` also receives a format string that prints that
+   * argument as a line number (`"%s: line=%d\n"`): the program's own words for the value.
+   */
+  formatNamesLine(fn: FunctionInfo, line: LineShift): boolean {
+    if (line.callOffset < 0 || line.argument < 0) return false;
+    const model = this.original;
+    const bytes = model.object.sectionData(fn.section).subarray(fn.offset, fn.offset + fn.size);
+    const loads = model.backend.addressArguments(bytes, line.callOffset);
+    const stringArgument = (argument: number) => {
+      const at = loads.get(argument);
+      return at === undefined ? undefined : this.stringLoadedAt(fn, at);
+    };
+    for (let format = line.argument - 1; format >= 0; format--) {
+      const text = stringArgument(format);
+      if (text === undefined || !text.includes('%')) continue;
+      return conversionNamesLine(text, line.argument - format - 1, (k) => stringArgument(format + 1 + k));
+    }
+    return false;
+  }
+
+  /** The string literal whose address the instruction at `offset` of `fn` loads. */
+  private stringLoadedAt(fn: FunctionInfo, offset: number): string | undefined {
+    const code = fn.code;
+    for (let i = fn.firstReference; i < fn.endReference; i++) {
+      if (code.insnOffset[i] - fn.offset !== offset) continue;
+      const location = fn.target(i);
+      const c = this.originalCanon.canonical(location, this.nameOriginal);
+      if (c.kind === 'string') return c.text.slice(2);
+      // `__func__` and other named character arrays: the text up to the first NUL.
+      if (location.kind !== 'section') return undefined;
+      const data = this.original.object.sectionData(location.section);
+      let end = location.offset;
+      while (end < data.length && end - location.offset < 256 && data[end] >= 0x20 && data[end] < 0x7f) end++;
+      return end < data.length && data[end] === 0 ? Buffer.from(data.subarray(location.offset, end)).toString('latin1') : undefined;
+    }
+    return undefined;
+  }
+
+  /** The same bytes, and relocations of the same types, symbol names and addends at the same offsets. */
+  private sameBytesAndRelocations(o: FunctionInfo, p: FunctionInfo): boolean {
+    if (o.size !== p.size) return false;
+    if (!sameRange(this.original.object.sectionData(o.section), o.offset, this.patched.object.sectionData(p.section), p.offset, o.size)) return false;
+    const ta = this.original.object.relocationTable(o.section);
+    const tb = this.patched.object.relocationTable(p.section);
+    let i = ta.lowerBound(o.offset);
+    let j = tb.lowerBound(p.offset);
+    const symbolsA = this.original.object.symbols;
+    const symbolsB = this.patched.object.symbols;
+    for (; i < ta.count && ta.offset[i] < o.offset + o.size; i++, j++) {
+      if (j >= tb.count || tb.offset[j] >= p.offset + p.size) return false;
+      if (ta.offset[i] - o.offset !== tb.offset[j] - p.offset || ta.type[i] !== tb.type[j] || ta.addend[i] !== tb.addend[j]) return false;
+      if (symbolsA[ta.symbol[i]]?.name !== symbolsB[tb.symbol[j]]?.name) return false;
+    }
+    return j >= tb.count || tb.offset[j] >= p.offset + p.size;
+  }
+
+  /** A string that becomes the other build's by putting each stamp in place of its old spelling. */
+  private onlyStampsDiffer(a: string, b: string): boolean {
+    if (this.stamps.length === 0) return false;
+    let text = a;
+    for (const stamp of this.stamps) text = text.split(stamp.original).join(stamp.patched);
+    return text === b;
+  }
+
   /** References of the same code, paired by position: why the ones that differ do. */
-  private compareReferences(o: FunctionInfo, p: FunctionInfo, toPatched: Map<FunctionInfo, FunctionInfo>, reasons: Set<ChangeReason>): void {
+  private compareReferences(o: FunctionInfo, p: FunctionInfo, toPatched: Map<FunctionInfo, FunctionInfo>, reasons: Set<ChangeReason>, noise: NoiseString[]): void {
     const symbolsA = this.original.object.symbols;
     const symbolsB = this.patched.object.symbols;
     const a = o.code;
@@ -333,8 +290,11 @@ export class CodeComparer {
       const ca = this.originalCanon.canonical(ta, this.nameOriginal);
       const cb = this.patchedCanon.canonical(tb, this.namePatched);
       if (ca.text === cb.text) continue;
-      if (ca.kind === 'string' && cb.kind === 'string') reasons.add('string literal');
-      else if (ca.kind === 'constant' && cb.kind === 'constant') reasons.add('constant');
+      if (ca.kind === 'string' && cb.kind === 'string') {
+        // Canonical string texts are `S:` and the literal.
+        if (this.onlyStampsDiffer(ca.text.slice(2), cb.text.slice(2))) noise.push({ offset: a.insnOffset[i] - o.offset, original: ca.text.slice(2), patched: cb.text.slice(2) });
+        else reasons.add('string literal');
+      } else if (ca.kind === 'constant' && cb.kind === 'constant') reasons.add('constant');
       else reasons.add('relocation');
     }
   }
@@ -368,6 +328,48 @@ function tallyReferences(fn: FunctionInfo, canon: ReferenceCanon, namer: Functio
   return counts;
 }
 
+/**
+ * Whether the printf conversion that consumes argument `n` (0-based, after the format) is
+ * an integer conversion that the format presents as a line number: the text right before it
+ * names a line (`line %d`, `line=%u`, `Line: %d`), or it follows a `%s` that prints a C
+ * identifier literal (`__func__`) or a source file name (`__FILE__`) with only a separator
+ * between (`"%s:%d"`, `"%s():%d"`, `"%s %d"`): the kernel's idioms for where a message comes
+ * from. `stringArgument(k)` is the string literal
+ * passed as argument `k`, if one is. The kernel's `\001` log-level prefix and `%p`
+ * extensions are read as printk reads them.
+ */
+export function conversionNamesLine(format: string, n: number, stringArgument: (k: number) => string | undefined = () => undefined): boolean {
+  let argument = 0;
+  let textStart = 0;
+  let previous: { conversion: string; argument: number } | undefined;
+  for (let i = format.startsWith('\u0001') ? 2 : 0; i < format.length; i++) {
+    if (format[i] !== '%') continue;
+    if (format[i + 1] === '%') {
+      i++;
+      continue;
+    }
+    const text = format.slice(textStart, i);
+    const spec = /^%[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?(hh|h|ll|l|z|t|j|L)?([a-zA-Z])/.exec(format.slice(i));
+    if (!spec) return false;
+    if (spec[1] === '*') argument++;
+    if (spec[2] === '*') argument++;
+    if (argument > n) return false;
+    if (argument === n) {
+      if (!/[diuxX]/.test(spec[4])) return false;
+      if (/\bline(no)?\s*[:=#]?\s*$/i.test(text)) return true;
+      if (previous?.conversion !== 's' || !/^(\(\))?[\s:@#]+$/.test(text)) return false;
+      const name = stringArgument(previous.argument) ?? '';
+      return /^[A-Za-z_]\w*$/.test(name) || /^[\w./+-]+\.[ch]$/.test(name);
+    }
+    previous = { conversion: spec[4], argument };
+    argument++;
+    i += spec[0].length - 1;
+    textStart = i + 1;
+    if (spec[4] === 'p') while (/[a-zA-Z]/.test(format[textStart] ?? '')) textStart++;
+  }
+  return false;
+}
+
 /** The function or symbol called by the instruction at `offset` of `fn`, for naming a line parameter. */
 function calleeAt(fn: FunctionInfo, offset: number): string {
   const code = fn.code;
@@ -384,14 +386,27 @@ type SpecialDifference = 'changed' | LineShift[];
 /** What most function pairs compare to: shared, so that no object is made for them. */
 const NO_DIFFERENCE: FunctionDifference = Object.freeze({ reasons: Object.freeze([]) as unknown as ChangeReason[] });
 
+/** Why a constant that differs between the builds is taken for a moved source line number. */
+export type LineEvidence = 'bug_table' | 'line_callee' | 'format' | 'span';
+
 /** A constant that may be a source line number, as it differs between the builds. */
 export interface LineShift {
   /** New value minus old value. */
   shift: number;
-  /** Where it is passed: `callee#register`, or `table#line` for a line field of a kernel table. */
-  parameter: string;
   /** The old value. */
   original: number;
+  /** The function or external symbol the constant is passed to ('' when unknown); '' for a table's line field. */
+  callee: string;
+  /** Its 0-based argument position; -1 for a table's line field. */
+  argument: number;
+  /** For the line field of a kernel table entry: the table (`__bug_table`). */
+  table?: string;
+  /** Offset in the function of the instruction that loads it, or of the site a table entry describes. */
+  offset: number;
+  /** Offset in the function of the call that receives it; -1 for a table's line field. */
+  callOffset: number;
+  /** Set once the shift is proven a line number, with the proof. */
+  evidence?: LineEvidence;
 }
 
 export interface FunctionDifference {
@@ -401,4 +416,6 @@ export interface FunctionDifference {
    * and the parameter it is passed as (callee and register).
    */
   lineShifts?: LineShift[];
+  /** Set when the only difference is in string literals that differ only by build stamps. */
+  noise?: NoiseString[];
 }

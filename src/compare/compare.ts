@@ -1,5 +1,7 @@
-import type { FunctionInfo, ObjectModel } from '../model/types.js';
-import { CodeComparer, type LineShift, type ChangeReason, type FunctionDifference } from './code.js';
+import { familyRoot, type FunctionInfo, type ObjectModel } from '../model/types.js';
+import { CodeComparer, type BuildStamp, type LineShift, type ChangeReason, type FunctionDifference } from './code.js';
+import { DifferenceFinder, type Difference } from './differences.js';
+import { LINE_CALLEES } from './line-callees.js';
 import { matchFunctions, type Matching } from './match.js';
 
 export type ColdMapping = 'one-to-one' | 'lost' | 'gained' | 'split' | 'merged' | 'reparented' | 'none';
@@ -15,7 +17,8 @@ export interface PartMapping {
 export interface FamilyChange {
   /** The original object's name, or the patched object's for an added family. */
   name: string;
-  status: 'changed' | 'added' | 'removed';
+  /** `build_noise`: the family differs only in string literals that differ by build stamps. */
+  status: 'changed' | 'added' | 'removed' | 'build_noise';
   original?: FunctionInfo;
   patched?: FunctionInfo;
   reasons: ChangeReason[];
@@ -27,16 +30,27 @@ export interface Comparison {
   original: ObjectModel;
   patched: ObjectModel;
   matching: Matching;
-  /** Changed, added and removed families, by name. */
+  /** Changed, added, removed and build-noise families, by name. */
   changes: FamilyChange[];
   /** Functions (original names) whose only difference is shifted line-number arguments, with the shift. */
-  lineOnly: { name: string; shift: number }[];
+  lineOnly: LineOnly[];
+  /** How each matched pair differs (original function to its difference), for explaining verdicts. */
+  differences: Map<FunctionInfo, FunctionDifference>;
+  comparer: CodeComparer;
+  /** The build stamps that string literals were compared under. */
+  stamps: readonly BuildStamp[];
   warnings: string[];
 }
 
+export interface CompareOptions {
+  /** Build stamps (the kernel release) of the two builds: literals that differ only by them are build noise. */
+  stamps?: readonly BuildStamp[];
+}
+
 /** Compares two models of the same object built from the original and the patched source. */
-export function compareModels(original: ObjectModel, patched: ObjectModel): Comparison {
-  const comparer = new CodeComparer(original, patched);
+export function compareModels(original: ObjectModel, patched: ObjectModel, options: CompareOptions = {}): Comparison {
+  const stamps = options.stamps ?? [];
+  const comparer = new CodeComparer(original, patched, stamps);
   const matching = matchFunctions(original, patched, comparer.fingerprint);
   const { toPatched, toOriginal } = matching;
   const changes: FamilyChange[] = [];
@@ -45,7 +59,7 @@ export function compareModels(original: ObjectModel, patched: ObjectModel): Comp
   // across the whole object (a patch shifts many functions' __LINE__ arguments alike).
   const differences = new Map<FunctionInfo, FunctionDifference>();
   for (const [o, p] of toPatched) differences.set(o, comparer.compare(o, p, toPatched));
-  const lineOnly = settleLineShifts(differences);
+  const lineOnly = settleLineShifts(differences, comparer);
   // Only now: comparing reads the special sections, which can warn about the models.
   const warnings = [...original.warnings.map((w) => `original: ${w}`), ...patched.warnings.map((w) => `patched: ${w}`)];
 
@@ -59,7 +73,10 @@ export function compareModels(original: ObjectModel, patched: ObjectModel): Comp
     changes.push({ name: p.name, status: 'added', patched: p, reasons: [], partMappings: [] });
   }
   changes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { original, patched, matching, changes, lineOnly, warnings };
+  // A part whose own differences are lines is no news when its family is listed anyway.
+  const listed = new Set(changes.map((c) => c.original));
+  const lineShifted = lineOnly.filter((l) => !listed.has(familyRoot(l.fn)));
+  return { original, patched, matching, changes, lineOnly: lineShifted, differences, comparer, stamps, warnings };
 }
 
 /** How the family of original function `o` changed, or nothing when it did not. */
@@ -77,15 +94,19 @@ function familyChange(
     if (p?.parent) warnings.push(`${o.name} is a function in the original but a part of ${p.parent.name} in the patched object`);
     return { name: o.name, status: 'removed', original: o, reasons: [], partMappings: [] };
   }
-  const ownReasons = differences.get(o)!.reasons;
-  if (ownReasons.length === 0 && o.parts.length === 0 && p.parts.length === 0) return undefined;
+  const own = differences.get(o)!;
+  const ownReasons = own.reasons;
+  if (ownReasons.length === 0 && o.parts.length === 0 && p.parts.length === 0) return own.noise ? buildNoise(o, p) : undefined;
   const reasons = new Set(ownReasons);
+  let noise = own.noise !== undefined;
   const partMappings: PartMapping[] = [];
   for (const op of o.parts) {
     const pp = toPatched.get(op);
     if (pp && pp.parent === p) {
       partMappings.push({ original: op, patched: pp });
-      if (differences.get(op)!.reasons.length > 0) reasons.add('part');
+      const difference = differences.get(op)!;
+      if (difference.reasons.length > 0) reasons.add('part');
+      if (difference.noise) noise = true;
     } else {
       partMappings.push({ original: op, otherFamily: pp?.parent?.name ?? pp?.name });
       reasons.add('part');
@@ -97,7 +118,7 @@ function familyChange(
     partMappings.push({ patched: pp, otherFamily: op?.parent?.name ?? op?.name });
     reasons.add('part');
   }
-  if (reasons.size === 0) return undefined;
+  if (reasons.size === 0) return noise ? buildNoise(o, p) : undefined;
   return {
     name: o.name,
     status: 'changed',
@@ -109,76 +130,79 @@ function familyChange(
   };
 }
 
-/** Parameters known to take `__LINE__` (kpatch treats these the same way). */
-const KNOWN_LINE_CALLEES = new Set(['__warn_printk', '__might_sleep', '___might_sleep', '__might_fault', 'printk', '_printk', 'lockdep_rcu_suspicious', '__btrfs_abort_transaction', '__btrfs_handle_fs_error', '__btrfs_std_error']);
+/** What differs in a listed family, or in a function listed under line shifts: the evidence for its verdict. */
+export function explain(comparison: Comparison, item: FamilyChange | LineOnly): Difference[] {
+  const finder = (finders.get(comparison) ?? finders.set(comparison, new DifferenceFinder(comparison.comparer, comparison.matching.toPatched)).get(comparison))!;
+  if ('lines' in item) return finder.pair(item.fn, comparison.matching.toPatched.get(item.fn)!, comparison.differences.get(item.fn));
+  if (item.status === 'added' || item.status === 'removed') return [];
+  return finder.family(item.original!, item.patched!, comparison.differences);
+}
+
+const finders = new WeakMap<Comparison, DifferenceFinder>();
+
+function buildNoise(o: FunctionInfo, p: FunctionInfo): FamilyChange {
+  return { name: o.name, status: 'build_noise', original: o, patched: p, reasons: [], partMappings: [] };
+}
+
+/** A function not reported because its differences are all moved line numbers. */
+export interface LineOnly {
+  name: string;
+  fn: FunctionInfo;
+  shift: number;
+  /** Every differing constant, each with the evidence that it is a line number. */
+  lines: LineShift[];
+}
 
 /**
  * A patch that adds or removes lines shifts every later `__LINE__` in the file by the same
  * amount, so many functions differ only in those constants. Struct sizes, flags and enum
  * values passed to calls differ the same way when a patch changes them, and a missed change
  * is worse than an extra `klp_func`, so a differing constant counts as a line number only on
- * evidence that it is one:
- *  - it is the line field of a kernel table entry (`__bug_table`), or the callee is one known
- *    to take line numbers;
- *  - its function passes at least two different constants that all moved by the same shift
- *    (lines of one function move together; `sizeof` moves do not come in distinct pairs);
- *  - the same parameter (callee and register) is proven a line number in another function
- *    by the rule above;
- *  - its shift is proven above for other constants of the object whose old values lie on
- *    both sides of it (lines between two lines that moved by s moved by s too).
- * A function whose differences are all line numbers is unchanged; anything else is a change.
+ * positive evidence:
+ *  - `bug_table`: it is the line field of a kernel table entry (`__bug_table`);
+ *  - `line_callee`: it is passed at the line parameter of a kernel function known to take
+ *    one (src/compare/line-callees.ts);
+ *  - `format`: the same call receives a format string that prints it as a line number
+ *    (`"%s: line=%d\n"`: a lock helper's `__LINE__` passed on to a debug print);
+ *  - `span`: it lies within the span of the line numbers proven so in the same family (the
+ *    function and its parts are one source function) and moved by the same amount.
+ * A function whose differing constants are all proven is not changed; any other differing
+ * constant is a change (reason `constant`).
  */
-function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>): { name: string; shift: number }[] {
-  const lineParameters = new Set<string>();
-  for (const d of differences.values()) {
-    if (!d.lineShifts) continue;
-    for (const arg of d.lineShifts) {
-      if (!isLineField(arg) && !arg.parameter.startsWith('#') && movedTogether(arg, d.lineShifts)) lineParameters.add(arg.parameter);
-    }
-  }
-  // Old values proven to be lines, by shift, to place the unproven ones between them.
-  const provenValues = new Map<number, number[]>();
-  const unproven = new Map<FunctionInfo, LineShift[]>();
+function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>, comparer: CodeComparer): LineOnly[] {
+  // Proven lines by family and shift: the span they cover.
+  const spans = new Map<FunctionInfo, Map<number, { low: number; high: number }>>();
   for (const [fn, d] of differences) {
     if (!d.lineShifts) continue;
     for (const arg of d.lineShifts) {
-      if (provenLine(arg, d.lineShifts, lineParameters)) {
-        const list = provenValues.get(arg.shift) ?? [];
-        list.push(arg.original);
-        provenValues.set(arg.shift, list);
-      } else {
-        const list = unproven.get(fn) ?? [];
-        list.push(arg);
-        unproven.set(fn, list);
+      if (arg.table === '__bug_table') arg.evidence = 'bug_table';
+      else if (arg.argument >= 0 && LINE_CALLEES.get(arg.callee) === arg.argument) arg.evidence = 'line_callee';
+      else if (comparer.formatNamesLine(fn, arg)) arg.evidence = 'format';
+      else continue;
+      const root = familyRoot(fn);
+      let byShift = spans.get(root);
+      if (!byShift) spans.set(root, (byShift = new Map()));
+      const span = byShift.get(arg.shift);
+      if (!span) byShift.set(arg.shift, { low: arg.original, high: arg.original });
+      else {
+        span.low = Math.min(span.low, arg.original);
+        span.high = Math.max(span.high, arg.original);
       }
     }
   }
-  const lineOnly: { name: string; shift: number }[] = [];
+  const lineOnly: LineOnly[] = [];
   for (const [fn, d] of differences) {
     if (!d.lineShifts) continue;
-    if ((unproven.get(fn) ?? []).every((arg) => betweenProvenLines(arg, provenValues))) lineOnly.push({ name: fn.name, shift: d.lineShifts[0].shift });
-    else d.reasons = ['code'];
-    delete d.lineShifts;
+    const byShift = spans.get(familyRoot(fn));
+    for (const arg of d.lineShifts) {
+      if (arg.evidence) continue;
+      const span = byShift?.get(arg.shift);
+      if (span && arg.original >= span.low && arg.original <= span.high) arg.evidence = 'span';
+    }
+    if (d.lineShifts.every((arg) => arg.evidence !== undefined)) lineOnly.push({ name: fn.name, fn, shift: d.lineShifts[0].shift, lines: d.lineShifts });
+    else d.reasons = ['constant'];
   }
   return lineOnly.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-const isLineField = (arg: LineShift) => arg.parameter.endsWith('#line');
-
-/** Lines of one function move together: two different constants moved by the same shift. */
-function movedTogether(arg: LineShift, all: LineShift[]): boolean {
-  const originals = new Set<number>();
-  for (const other of all) if (other.shift === arg.shift && !isLineField(other)) originals.add(other.original);
-  return originals.size >= 2;
-}
-
-function provenLine(arg: LineShift, all: LineShift[], lineParameters: Set<string>): boolean {
-  return isLineField(arg) || KNOWN_LINE_CALLEES.has(arg.parameter.split('#')[0]) || movedTogether(arg, all) || lineParameters.has(arg.parameter);
-}
-
-function betweenProvenLines(arg: LineShift, provenValues: Map<number, number[]>): boolean {
-  const values = provenValues.get(arg.shift) ?? [];
-  return values.some((v) => v < arg.original) && values.some((v) => v > arg.original);
 }
 
 const callees = new WeakMap<FunctionInfo, Set<string>>();

@@ -1,5 +1,5 @@
 import { backendFor } from '../arch/index.js';
-import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type DecodedTwin, type ReferenceTarget, type SectionCode } from '../arch/backend.js';
+import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type DecodedTwin, type ReferenceTarget, type SectionCode, type UndecodableRange } from '../arch/backend.js';
 import {
   SHF_EXECINSTR,
   SHN_UNDEF,
@@ -134,20 +134,24 @@ export function buildModel(object: ElfObject, options: ModelOptions = {}): Objec
   const functionsBySection = groupBySection(functions);
   const locator = new Locator(object, functionsBySection);
   const code = decodeSections(object, backend, functionsBySection, locator, options.twin);
+  warnUndecodable(object, functions, warnings);
 
   // Jumps between functions are evidence for parts, so they are found now; the other edges
   // are made when someone asks (tree mode only asks for the changed functions' edges).
   const jumps = jumpsBetweenFunctions(functions as FunctionRecord[], locator);
   const locate = (section: number, offset: number) => locator.locate(section, offset);
   const resolve = (target: ReferenceTarget) => locator.resolve(target);
-  for (const transfers of [jumpTableTransfers(object, functions, locate, backend), staticBranchTransfers(object, resolve)]) {
+  // Code addresses a function takes (label addresses of computed gotos, in its code or in a
+  // table it uses) enter the code they point at as a jump would: evidence for parts too.
+  const addresses = codeAddressTransfers(object, functions as FunctionRecord[], locator);
+  for (const transfers of [jumpTableTransfers(object, functions, locate, backend, addresses), staticBranchTransfers(object, resolve)]) {
     for (const t of transfers) {
       jumps.push(t);
       (t.from as FunctionRecord).addJumpOut(t);
     }
   }
 
-  findParts({ functions, byName, raw: jumps, warnings, object });
+  findParts({ functions, byName, raw: addresses.length > 0 ? [...jumps, ...addresses] : jumps, warnings, object });
 
   return { object, backend, functions, byName, byKey, code, warnings, resolve, functionAt: (section, offset) => locator.functionAt(section, offset) };
 }
@@ -361,6 +365,7 @@ function decodeSections(
 function attachReferences(functions: FunctionRecord[], sectionCode: SectionCode, locator: Locator): void {
   const sorted = [...functions].sort((a, b) => a.offset - b.offset);
   const insnOffset = sectionCode.insnOffset;
+  const gaps = sectionCode.undecodable;
   let i = 0;
   for (const fn of sorted) {
     const end = fn.offset + fn.size;
@@ -369,6 +374,50 @@ function attachReferences(functions: FunctionRecord[], sectionCode: SectionCode,
     while (j < sectionCode.count && insnOffset[j] < end) j++;
     fn.attach(sectionCode, i, j, locator);
     // Nested symbols share references; the next function may start inside this one.
+    if (gaps.length > 0) fn.undecodable = undecodableIn(gaps, fn.offset, end);
+  }
+}
+
+/** The parts of a section's undecodable ranges that lie in [start, end), relative to start. */
+function undecodableIn(gaps: readonly UndecodableRange[], start: number, end: number): readonly UndecodableRange[] {
+  // Ascending and disjoint: their ends ascend too.
+  let lo = 0;
+  let hi = gaps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (gaps[mid].offset + gaps[mid].length <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  let inside: UndecodableRange[] | undefined;
+  for (let g = lo; g < gaps.length && gaps[g].offset < end; g++) {
+    const from = Math.max(gaps[g].offset, start);
+    const to = Math.min(gaps[g].offset + gaps[g].length, end);
+    (inside ??= []).push({ offset: from - start, length: to - from });
+  }
+  return inside ? Object.freeze(inside) : NO_RANGES;
+}
+
+/** Shown of an undecodable range's bytes in its warning. */
+const SHOWN_BYTES = 16;
+
+/**
+ * One warning per undecodable range inside a function: its references there are unknown.
+ * Bytes between functions (alignment fill) belong to none and are no concern.
+ */
+function warnUndecodable(object: ElfObject, functions: FunctionRecord[], warnings: string[]): void {
+  for (const fn of functions) {
+    if (fn.undecodable.length === 0) continue;
+    const bytes = object.sectionData(fn.section);
+    for (const gap of fn.undecodable) {
+      const at = fn.offset + gap.offset;
+      const shown = Array.from(bytes.subarray(at, at + Math.min(gap.length, SHOWN_BYTES)), (b) => b.toString(16).padStart(2, '0')).join(' ');
+      const more = gap.length > SHOWN_BYTES ? ' ...' : '';
+      const end = gap.offset + gap.length;
+      const resumed = end < fn.size ? `decoding resumed at ${fn.name}+0x${end.toString(16)}` : `not decoded up to the end of ${fn.name}`;
+      warnings.push(
+        `${object.path}: undecodable bytes in ${fn.name}+0x${gap.offset.toString(16)} (${gap.length} byte${gap.length === 1 ? '' : 's'}: ${shown}${more}): ${resumed}`,
+      );
+    }
   }
 }
 
@@ -387,6 +436,33 @@ function jumpsBetweenFunctions(functions: FunctionRecord[], locator: Locator): T
     }
   }
   return jumps;
+}
+
+/**
+ * Addresses of code in other functions that a function's code takes (`lea label(%rip)`,
+ * `movq $label`): GCC's computed goto takes the addresses of labels, and a label gcc moved
+ * into the function's cold part is such an address. Entries of functions are function
+ * pointers, kept only where the target is named as a cold part (nothing calls one).
+ */
+function codeAddressTransfers(object: ElfObject, functions: FunctionRecord[], locator: Locator): AddressTransfer[] {
+  const out: AddressTransfer[] = [];
+  for (const fn of functions) {
+    const code = fn.code;
+    for (let i = fn.firstReference; i < fn.endReference; i++) {
+      if (code.kind[i] !== KIND_ADDRESS) continue;
+      const symbolIndex = code.symbol[i];
+      if (symbolIndex >= 0) {
+        // Only references into executable sections can be code addresses.
+        const symbol = object.symbols[symbolIndex];
+        if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved || ((object.sections[symbol.shndx]?.flags ?? 0) & SHF_EXECINSTR) === 0) continue;
+      }
+      const location = locator.referenceTarget(code, i);
+      if (location.kind !== 'function' || location.fn === fn) continue;
+      if (location.offset === 0 && !location.fn.name.includes('.cold')) continue;
+      out.push({ from: fn, kind: 'address', location });
+    }
+  }
+  return out;
 }
 
 /**
@@ -453,11 +529,14 @@ function smallInteger(n: number): number {
 const NO_CODE: SectionCode = new SectionCodeBuilder(-1, 0).finish();
 
 type Transfer = { from: FunctionInfo; kind: 'jump'; location: Location; at: number; via: Edge['via'] };
+/** A code address a function takes: evidence for parts only, no edge. */
+type AddressTransfer = { from: FunctionInfo; kind: 'address'; location: Location };
 
 const NO_ALIASES: string[] = Object.freeze([]) as unknown as string[];
 const NO_EVIDENCE: PartEvidence[] = Object.freeze([]) as unknown as PartEvidence[];
 const NO_PARTS: FunctionInfo[] = Object.freeze([]) as unknown as FunctionInfo[];
 const NO_TRANSFERS: Transfer[] = Object.freeze([]) as unknown as Transfer[];
+const NO_RANGES: readonly UndecodableRange[] = Object.freeze([]);
 
 /** A function of the model; its edges and thunk counts are worked out on first use. */
 class FunctionRecord implements FunctionInfo {
@@ -475,6 +554,7 @@ class FunctionRecord implements FunctionInfo {
   partEvidence: PartEvidence[] = NO_EVIDENCE;
   parts: FunctionInfo[] = NO_PARTS;
   code: SectionCode = NO_CODE;
+  undecodable: readonly UndecodableRange[] = NO_RANGES;
   firstReference = 0;
   endReference = 0;
   private locator?: Locator;
@@ -609,10 +689,11 @@ function jumpTableTransfers(
   functions: FunctionInfo[],
   locate: (section: number, offset: number) => Location,
   backend: ObjectModel['backend'],
+  addresses: AddressTransfer[],
 ) {
   const out: Transfer[] = [];
   const users = tableUsers(object, functions);
-  for (const [dataSection, starts] of users) tableTransfers(object, dataSection, starts, locate, backend, out);
+  for (const [dataSection, starts] of users) tableTransfers(object, dataSection, starts, locate, backend, out, addresses);
   return out;
 }
 
@@ -664,6 +745,7 @@ function tableTransfers(
   locate: (section: number, offset: number) => Location,
   backend: ObjectModel['backend'],
   out: Transfer[],
+  addresses: AddressTransfer[],
 ): void {
   const relocations = object.relocationTable(dataSection);
   if (relocations.count === 0) return;
@@ -691,7 +773,13 @@ function tableTransfers(
     if (!targetSection || (targetSection.flags & SHF_EXECINSTR) === 0) continue;
     const offset = symbol.value + relocations.addend[r] - (ref.pcRelative ? at - table.start : 0);
     const location = locate(symbol.shndx, offset);
-    if (location.kind !== 'function' || location.offset === 0) continue;
+    if (location.kind !== 'function') continue;
+    if (location.offset === 0) {
+      // A function pointer, or the address of a computed goto's label that starts a cold
+      // part (a table of label addresses): the table's user enters the part there.
+      if (location.fn.name.includes('.cold')) for (const u of table.users) if (u.fn !== location.fn) addresses.push({ from: u.fn, kind: 'address', location });
+      continue;
+    }
     for (const u of table.users) out.push({ from: u.fn, kind: 'jump', location, at: u.at, via: 'jump-table' });
   }
 }

@@ -29,10 +29,21 @@ export function findParts(input: {
 
   const jumpedIntoBy = new Map<FunctionInfo, Set<FunctionInfo>>();
   const jumpsBackTo = new Map<FunctionInfo, Set<FunctionInfo>>();
+  const entryAddressedBy = new Map<FunctionInfo, Set<FunctionInfo>>();
   for (const t of raw) {
-    if (t.kind !== 'jump' || t.location.kind !== 'function') continue;
+    if (t.kind === 'call' || t.location.kind !== 'function') continue;
     const target = t.location.fn;
     if (target === t.from) continue;
+    if (t.kind === 'address') {
+      // Taking the address of code inside another function (a computed goto's label, in
+      // code or in a table of label addresses) is entering it, as a jump is. At an entry it
+      // may be a function pointer: that counts only for a part already named after its taker.
+      const map = t.location.offset !== 0 ? jumpedIntoBy : entryAddressedBy;
+      let into = map.get(target);
+      if (!into) map.set(target, (into = new Set()));
+      into.add(t.from);
+      continue;
+    }
     let into = jumpedIntoBy.get(target);
     if (!into) jumpedIntoBy.set(target, (into = new Set()));
     into.add(t.from);
@@ -44,7 +55,7 @@ export function findParts(input: {
   }
 
   const parentOf = new Map<FunctionInfo, { parent: FunctionInfo; evidence: PartEvidence[] }>();
-  const context: PartContext = { byName, jumpedIntoBy, jumpsBackTo, warnings };
+  const context: PartContext = { byName, jumpedIntoBy, jumpsBackTo, entryAddressedBy, warnings };
   for (const fn of functions) {
     // Most functions have no evidence of being a part at all.
     const mayBePart = (jumpsBackTo.has(fn) && jumpedIntoBy.has(fn)) || fn.name.includes('.cold') || fn.sectionName.startsWith(UNLIKELY_SECTION);
@@ -80,6 +91,8 @@ interface PartContext {
   byName: Map<string, FunctionInfo[]>;
   jumpedIntoBy: Map<FunctionInfo, Set<FunctionInfo>>;
   jumpsBackTo: Map<FunctionInfo, Set<FunctionInfo>>;
+  /** Functions that take the address of a function's entry (in code or a table they use). */
+  entryAddressedBy: Map<FunctionInfo, Set<FunctionInfo>>;
   warnings: string[];
 }
 
@@ -148,12 +161,15 @@ function partParent(fn: FunctionInfo, context: PartContext): { parent: FunctionI
   } else if (nameParent) {
     parent = nameParent;
     // A part that never jumps back (it ends in a noreturn call or a tail call) still
-    // shows the one-way jump in: that is evidence too, just not enough on its own.
-    if (into?.has(parent)) evidence.push('jump');
+    // shows the one-way jump in: that is evidence too, just not enough on its own. So does
+    // the parent taking the address of the part's first byte (a computed goto's label
+    // where the part starts): nothing calls a part, so that is no function pointer.
+    const entered = into?.has(parent) || context.entryAddressedBy.get(fn)?.has(parent) === true;
+    if (entered) evidence.push('jump');
     evidence.push('name');
     if (sectionParent === parent) evidence.push('section');
     else if (sectionParent) warnings.push(`${fn.name}: its name says it is a part of ${nameParent.name}, but its section ${fn.sectionName} says ${sectionParent.name}; attached to ${parent.name}`);
-    if (!into?.has(parent)) warnings.push(`${fn.name}: named as a part of ${parent.name}, but ${parent.name} never jumps into it`);
+    if (!entered) warnings.push(`${fn.name}: named as a part of ${parent.name}, but ${parent.name} never jumps into it`);
   } else if (sectionParent && (nameMatch || into?.has(sectionParent))) {
     parent = sectionParent;
     if (into?.has(sectionParent)) evidence.push('jump');

@@ -1,4 +1,4 @@
-import type { ArchBackend, ReferenceTarget, SectionCode } from '../arch/backend.js';
+import type { ArchBackend, ReferenceTarget, SectionCode, UndecodableRange } from '../arch/backend.js';
 import type { ElfObject, ElfSymbol } from '../elf/types.js';
 
 export type EdgeKind = 'call' | 'jump' | 'tail-call' | 'address';
@@ -59,6 +59,15 @@ export interface FunctionInfo {
   code: SectionCode;
   firstReference: number;
   endReference: number;
+  /**
+   * The bytes of this function the decoder could not decode: ascending, disjoint ranges,
+   * `offset` relative to the function's start, each clipped to the function. A range runs
+   * from the first byte that did not decode to where decoding resumed (see
+   * `SectionCode.undecodable`) or to the function's end. Relocations inside a range are
+   * address references whatever the instruction was, so a function with ranges was not
+   * fully modelled. Empty (one shared frozen array) for nearly every function.
+   */
+  undecodable: readonly UndecodableRange[];
   /** Where reference `i` (an index into `code`'s columns) lands. */
   target(i: number): Location;
   /**

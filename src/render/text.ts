@@ -1,4 +1,37 @@
-import type { CompareReport, InspectReport, ReplaceReport, StackOnlyEntryJson, TreeReport } from '../report/types.js';
+import type { CompareReport, DifferenceJson, DifferenceSideJson, InspectReport, ReplaceReport, StackOnlyEntryJson, TreeReport } from '../report/types.js';
+
+/** Differences shown under each function in the text report; the JSON report has more. */
+const SHOWN_DIFFERENCES = 3;
+
+function where(side: DifferenceSideJson): string {
+  return side.offset === 0 ? side.symbol : `${side.symbol}+0x${side.offset.toString(16)}`;
+}
+
+function value(side: DifferenceSideJson, kind: DifferenceJson['kind']): string {
+  if (side.instruction) return side.instruction;
+  if (typeof side.value === 'number') return String(side.value);
+  // Literals in C's quotes, so that newlines and spaces show.
+  return kind === 'string' ? JSON.stringify(side.value) : side.value;
+}
+
+/** One difference on one line: `ctl_read.cold+0x1c: mov $0x3f,%edx -> mov $0x40,%edx`. */
+function differenceLine(d: DifferenceJson): string {
+  const o = d.original;
+  const p = d.patched;
+  const evidence = d.evidence ? ` (line number: ${d.evidence.replace('_', ' ')})` : '';
+  if (o && p) {
+    const place = o.symbol === p.symbol && o.offset === p.offset ? where(o) : `${where(o)} -> ${where(p)}`;
+    return `${place}: ${value(o, d.kind)} -> ${value(p, d.kind)}${evidence}`;
+  }
+  if (o) return `${where(o)}: ${value(o, d.kind)} -> (none)`;
+  return `${where(p!)}: (none) -> ${value(p!, d.kind)}`;
+}
+
+function differenceLines(differences: DifferenceJson[], indent: string): string[] {
+  const lines = differences.slice(0, SHOWN_DIFFERENCES).map((d) => `${indent}${differenceLine(d)}`);
+  if (differences.length > SHOWN_DIFFERENCES) lines.push(`${indent}... (${differences.length - SHOWN_DIFFERENCES} more in the JSON report)`);
+  return lines;
+}
 
 function pad(text: string, width: number): string {
   return text.length >= width ? text + ' ' : text + ' '.repeat(width - text.length);
@@ -18,13 +51,16 @@ function setLines(title: string, entries: StackOnlyEntryJson[]): string[] {
 /** The compare report for people: what changed, how the cold parts map, the two sets. */
 export function renderCompareText(report: CompareReport): string {
   const lines: string[] = [`${report.original} -> ${report.patched} (${report.arch})`, ''];
-  if (report.functions.length === 0) lines.push('No function changed.');
-  const width = Math.max(12, ...report.functions.map((f) => f.name.length + 2));
-  for (const f of report.functions) {
+  const real = report.functions.filter((f) => f.status !== 'build_noise');
+  const noise = report.functions.filter((f) => f.status === 'build_noise');
+  if (real.length === 0) lines.push('No function changed.');
+  const width = Math.max(12, ...real.map((f) => f.name.length + 2));
+  for (const f of real) {
     if (f.status === 'changed') {
       const parts = (f.part_mapping ?? []).map((m) => `${m.original ?? '-'} -> ${m.patched ?? '-'}${m.other_family ? ` (${m.original ? 'to' : 'from'} ${m.other_family})` : ''}`);
       lines.push(`changed  ${pad(f.name, width)}${(f.reasons ?? []).join(', ')}`);
       lines.push(`         ${pad('', width)}cold mapping: ${f.cold_mapping}${parts.length ? `: ${parts.join('; ')}` : ''}`);
+      lines.push(...differenceLines(f.differences ?? [], `         ${pad('', width)}`));
     } else {
       const sideInfo = f.status === 'added' ? f.patched : f.original;
       const parts = sideInfo?.parts.length ? `parts: ${sideInfo.parts.join(', ')}` : '';
@@ -38,9 +74,20 @@ export function renderCompareText(report: CompareReport): string {
     lines.push('', 'renamed by the compiler:');
     for (const r of report.renames) lines.push(`  ${r.original} -> ${r.patched} (paired by ${r.by})`);
   }
+  if (noise.length) {
+    const stamps = (report.build_stamps ?? []).map((s) => `${s.original} -> ${s.patched}`).join(', ');
+    lines.push('', `build noise: ${noise.length} function(s) differ only in build stamps${stamps ? ` (${stamps})` : ''}; not patched:`);
+    for (const f of noise) {
+      lines.push(`  ${f.name}`);
+      lines.push(...differenceLines(f.differences ?? [], '    '));
+    }
+  }
   if (report.line_shifts.length) {
-    lines.push('', `not reported: ${report.line_shifts.length} function(s) differ only in line-number arguments shifted by the patch:`);
-    for (const l of report.line_shifts) lines.push(`  ${l.name} (${l.shift > 0 ? '+' : ''}${l.shift})`);
+    lines.push('', `not reported: ${report.line_shifts.length} function(s) differ only in line numbers moved by the patch:`);
+    for (const l of report.line_shifts) {
+      lines.push(`  ${l.name} (${l.shift > 0 ? '+' : ''}${l.shift}; evidence: ${(l.evidence ?? []).join(', ').replace(/_/g, ' ')})`);
+      lines.push(...differenceLines(l.differences ?? [], '    '));
+    }
   }
   if (report.warnings.length) {
     lines.push('', 'warnings:');
@@ -86,12 +133,12 @@ export function renderTreeText(report: TreeReport): string {
   const lines = [
     `${report.original} -> ${report.patched}`,
     '',
-    `objects compared: ${s.compared} (identical: ${s.identical}, unchanged: ${s.unchanged}, changed: ${s.changed}${s.errors ? `, unreadable: ${s.errors}` : ''})`,
+    `objects compared: ${s.compared} (identical: ${s.identical}, unchanged: ${s.unchanged}, changed: ${s.changed}${s.build_noise ? `, build noise only: ${s.build_noise}` : ''}${s.errors ? `, unreadable: ${s.errors}` : ''})`,
     `only in the original: ${s.only_in_original.length}${s.only_in_original.length ? ` (${s.only_in_original.join(', ')})` : ''}`,
     `only in the patched: ${s.only_in_patched.length}${s.only_in_patched.length ? ` (${s.only_in_patched.join(', ')})` : ''}`,
   ];
   for (const object of report.objects) {
-    if (object.status !== 'changed') continue;
+    if (object.status !== 'changed' && object.status !== 'build_noise') continue;
     lines.push('', `== ${object.path}${object.object_name ? ` (module ${object.object_name})` : ''}`);
     lines.push(...renderCompareText(object).split('\n').slice(2, -1));
   }

@@ -1,11 +1,14 @@
-import type { Comparison, FamilyChange } from '../compare/compare.js';
+import { explain, type Comparison, type FamilyChange, type LineOnly } from '../compare/compare.js';
+import type { Difference } from '../compare/differences.js';
 import type { StackOnlyEntry, StackOnlySets } from '../derive/stack-only.js';
 import type { FunctionInfo, ObjectModel } from '../model/types.js';
 import type {
   CompareReport,
   FamilySideJson,
+  DifferenceJson,
   FunctionChangeJson,
   InspectReport,
+  LineShiftJson,
   StackOnlyEntryJson,
 } from './types.js';
 
@@ -20,12 +23,26 @@ function side(fn: FunctionInfo | undefined): FamilySideJson | null {
   return withSympos({ symbol: fn.name, parts: fn.parts.map((p) => p.name).sort(), section: fn.sectionName, size: fn.size }, fn.sympos);
 }
 
-function change(c: FamilyChange): FunctionChangeJson {
+function differenceJson(d: Difference): DifferenceJson {
+  return { kind: d.kind, original: d.original, patched: d.patched, ...(d.evidence ? { evidence: d.evidence } : {}) };
+}
+
+function lineShift(comparison: Comparison, l: LineOnly): LineShiftJson {
+  return {
+    name: l.name,
+    shift: l.shift,
+    evidence: [...new Set(l.lines.map((line) => line.evidence!))].sort(),
+    differences: process.env.NOEXPLAIN ? [] : explain(comparison, l).map(differenceJson),
+  };
+}
+
+function change(comparison: Comparison, c: FamilyChange): FunctionChangeJson {
   const json: FunctionChangeJson = {
     name: c.name,
     status: c.status,
     original: side(c.original),
     patched: side(c.patched),
+    differences: [],
   };
   if (c.status === 'changed') {
     json.cold_mapping = c.coldMapping!;
@@ -36,6 +53,7 @@ function change(c: FamilyChange): FunctionChangeJson {
       ...(m.otherFamily !== undefined ? { other_family: m.otherFamily } : {}),
     }));
   }
+  json.differences = process.env.NOEXPLAIN ? [] : explain(comparison, c).map(differenceJson);
   return json;
 }
 
@@ -51,14 +69,31 @@ export function buildCompareReport(comparison: Comparison, sets: StackOnlySets, 
     arch: comparison.original.backend.name,
     original: paths.original,
     patched: paths.patched,
-    functions: comparison.changes.map(change),
+    functions: comparison.changes.map((c) => change(comparison, c)),
     stack_only: {
       enable: sets.enable.map(stackOnlyEntryJson),
       disable: sets.disable.map(stackOnlyEntryJson),
     },
     renames: comparison.matching.renames.map((r) => ({ original: r.original, patched: r.patched, by: r.by })),
-    line_shifts: comparison.lineOnly,
+    line_shifts: comparison.lineOnly.map((l) => lineShift(comparison, l)),
+    build_stamps: comparison.stamps.map((s) => ({ original: s.original, patched: s.patched })),
     warnings: comparison.warnings,
+  };
+}
+
+/** The report of a pair with no difference. */
+export function emptyCompareReport(arch: string, paths: { original: string; patched: string }): CompareReport {
+  return {
+    schema_version: SCHEMA_VERSION,
+    arch,
+    original: paths.original,
+    patched: paths.patched,
+    functions: [],
+    stack_only: { enable: [], disable: [] },
+    renames: [],
+    line_shifts: [],
+    build_stamps: [],
+    warnings: [],
   };
 }
 

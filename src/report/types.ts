@@ -18,14 +18,42 @@ export interface PartMappingJson {
   other_family?: string;
 }
 
+/** One side of a difference: where it is, and what is there (assembler text, a number, a string, an entry). */
+export interface DifferenceSideJson {
+  symbol: string;
+  offset: number;
+  value: string | number;
+  /** For a constant in code: the instruction that holds it, as assembler text. */
+  instruction?: string;
+}
+
+export interface DifferenceJson {
+  kind: 'instruction' | 'constant' | 'string' | 'callee' | 'relocation' | 'special-section' | 'part' | 'undecodable';
+  original: DifferenceSideJson | null;
+  patched: DifferenceSideJson | null;
+  /** For a constant taken for a moved line number: the evidence (`bug_table`, `line_callee`, `format`, `span`). */
+  evidence?: 'bug_table' | 'line_callee' | 'format' | 'span';
+}
+
+export interface LineShiftJson {
+  name: string;
+  shift: number;
+  /** The kinds of evidence that prove its differing constants are line numbers. */
+  evidence: string[];
+  differences: DifferenceJson[];
+}
+
 export interface FunctionChangeJson {
   name: string;
-  status: 'changed' | 'added' | 'removed';
+  /** `build_noise`: differs only in build stamps (the kernel release string); no klp_func. */
+  status: 'changed' | 'added' | 'removed' | 'build_noise';
   original: FamilySideJson | null;
   patched: FamilySideJson | null;
   cold_mapping?: 'one-to-one' | 'lost' | 'gained' | 'split' | 'merged' | 'reparented' | 'none';
   reasons?: string[];
   part_mapping?: PartMappingJson[];
+  /** What differs, the first few at most: the evidence for the verdict. */
+  differences: DifferenceJson[];
 }
 
 export interface StackOnlyEntryJson {
@@ -45,8 +73,10 @@ export interface CompareReport {
   functions: FunctionChangeJson[];
   stack_only: { enable: StackOnlyEntryJson[]; disable: StackOnlyEntryJson[] };
   renames: { original: string; patched: string; by: string }[];
-  /** Functions not reported as changed: they differ only in `__LINE__`-like call arguments, all shifted alike. */
-  line_shifts: { name: string; shift: number }[];
+  /** Functions not reported as changed: they differ only in `__LINE__` values, each proven a line number. */
+  line_shifts: LineShiftJson[];
+  /** The build stamps (kernel release strings) of the two builds, from .modinfo or given. */
+  build_stamps: { original: string; patched: string }[];
   warnings: string[];
 }
 
@@ -89,6 +119,8 @@ export interface TreeSummary {
   identical: number;
   unchanged: number;
   changed: number;
+  /** Objects whose only differences are build noise. */
+  build_noise: number;
   errors: number;
   only_in_original: string[];
   only_in_patched: string[];
@@ -100,13 +132,13 @@ export interface TreeReport extends Omit<CompareReport, 'functions' | 'stack_onl
   functions: (FunctionChangeJson & { object: string })[];
   stack_only: { enable: (StackOnlyEntryJson & { object: string })[]; disable: (StackOnlyEntryJson & { object: string })[] };
   renames: { original: string; patched: string; by: string; object: string }[];
-  line_shifts: { name: string; shift: number; object: string }[];
+  line_shifts: (LineShiftJson & { object: string })[];
   /** One report per compared pair; `status` says whether it was byte-identical, unchanged or changed. */
   objects: TreeObjectReport[];
 }
 
 export interface TreeObjectReport extends CompareReport {
   path: string;
-  status: 'identical' | 'unchanged' | 'changed';
+  status: 'identical' | 'unchanged' | 'changed' | 'build_noise';
   object_name?: string;
 }

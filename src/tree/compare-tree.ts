@@ -1,7 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { InputError } from '../errors.js';
-import type { CompareReport, TreeReport } from '../report/types.js';
+import type { BuildStamp } from '../compare/code.js';
+import { emptyCompareReport } from '../report/build.js';
+import type { CompareReport, TreeObjectReport, TreeReport } from '../report/types.js';
 import { compareObjectPair, type ObjectPairRequest, type ObjectPairResult } from './object-pair.js';
 import { listObjects } from './walk.js';
 
@@ -12,6 +14,8 @@ export interface TreeOptions {
   onProgress?: (done: number, total: number) => void;
   /** How to name the two trees in the report (default: the directories). */
   labels?: { original: string; patched: string };
+  /** Build stamps besides each module's kernel release (objects without .modinfo). */
+  stamps?: BuildStamp[];
 }
 
 export interface TreeResult {
@@ -66,6 +70,12 @@ async function runAll(requests: ObjectPairRequest[], options: TreeOptions): Prom
   }
 }
 
+function uniqueStamps(stamps: { original: string; patched: string }[]): { original: string; patched: string }[] {
+  const seen = new Map<string, { original: string; patched: string }>();
+  for (const s of stamps) seen.set(`${s.original}\0${s.patched}`, s);
+  return [...seen.values()];
+}
+
 /** Pairs per message to a worker thread, at most. */
 const MAX_BATCH = 8;
 
@@ -80,7 +90,7 @@ export async function compareTrees(originalDir: string, patchedDir: string, opti
   const requests: ObjectPairRequest[] = [];
   for (const [path, original] of originals) {
     const patched = patcheds.get(path);
-    if (patched) requests.push({ path, original, patched });
+    if (patched) requests.push({ path, original, patched, ...(options.stamps?.length ? { stamps: options.stamps } : {}) });
   }
   const results = await runAll(requests, options);
   const labels = options.labels ?? { original: originalDir, patched: patchedDir };
@@ -96,27 +106,18 @@ function buildTreeReport(
 ): TreeReport {
   const count = (status: ObjectPairResult['status']) => results.filter((r) => r.status === status).length;
   const changed = results.filter((r) => r.status === 'changed' && r.report);
-  // One report per compared pair (design.md §7); pairs proven unchanged without a full
-  // comparison get the empty report they would have had.
-  const empty = (r: ObjectPairResult): CompareReport => ({
-    schema_version: 1,
-    arch: changed[0]?.report?.arch ?? 'x86_64',
-    original: `${originalDir}/${r.path}`,
-    patched: `${patchedDir}/${r.path}`,
-    functions: [],
-    stack_only: { enable: [], disable: [] },
-    renames: [],
-    line_shifts: [],
-    warnings: [],
-  });
+  // One report per compared pair (design.md §7); byte-identical pairs get the empty report
+  // they would have had.
+  const arch = changed[0]?.report?.arch ?? results.find((r) => r.report)?.report?.arch ?? 'x86_64';
+  const empty = (r: ObjectPairResult): CompareReport => emptyCompareReport(arch, { original: `${originalDir}/${r.path}`, patched: `${patchedDir}/${r.path}` });
   const objects = results
     .filter((r) => r.status !== 'error')
-    .map((r) => ({ path: r.path, status: r.status as 'identical' | 'unchanged' | 'changed', ...(r.moduleName ? { object_name: r.moduleName } : {}), ...(r.report ?? empty(r)) }));
+    .map((r) => ({ path: r.path, status: r.status as TreeObjectReport['status'], ...(r.moduleName ? { object_name: r.moduleName } : {}), ...(r.report ?? empty(r)) }));
   const tag = <T extends object>(path: string, items: T[]) => items.map((item) => ({ ...item, object: path }));
   const errors = results.filter((r) => r.status === 'error').map((r) => r.error!);
   return {
     schema_version: 1,
-    arch: changed[0]?.report?.arch ?? 'x86_64',
+    arch,
     original: originalDir,
     patched: patchedDir,
     summary: {
@@ -124,6 +125,7 @@ function buildTreeReport(
       identical: count('identical'),
       unchanged: count('unchanged'),
       changed: changed.length,
+      build_noise: count('build_noise'),
       errors: errors.length,
       only_in_original: [...originals.keys()].filter((p) => !patcheds.has(p)),
       only_in_patched: [...patcheds.keys()].filter((p) => !originals.has(p)),
@@ -135,6 +137,7 @@ function buildTreeReport(
     },
     renames: objects.flatMap((o) => tag(o.path, o.renames)),
     line_shifts: objects.flatMap((o) => tag(o.path, o.line_shifts)),
+    build_stamps: uniqueStamps(objects.flatMap((o) => o.build_stamps)),
     warnings: [...errors, ...objects.flatMap((o) => o.warnings.map((w) => `${o.path}: ${w}`))],
     objects,
   };

@@ -1,37 +1,30 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { compareModels } from '../compare/compare.js';
-import { deriveStackOnly } from '../derive/stack-only.js';
 import { describeFsError, parseElf } from '../elf/reader.js';
-import type { ElfObject } from '../elf/types.js';
+import { moduleName as moduleNameOf } from '../elf/modinfo.js';
 import { InputError } from '../errors.js';
-import { buildModel } from '../model/build.js';
-import { buildCompareReport } from '../report/build.js';
+import { compareElfObjects } from '../pipeline.js';
 import type { CompareReport } from '../report/types.js';
-import { sameCode, sameCodeQuick } from './unchanged.js';
+import type { BuildStamp } from '../compare/code.js';
 
 export interface ObjectPairRequest {
   path: string;
   original: string;
   patched: string;
+  /** Build stamps to compare string literals under, besides each module's kernel release. */
+  stamps?: BuildStamp[];
 }
 
 export interface ObjectPairResult {
   path: string;
-  /** identical: the same bytes; unchanged: no function changed; changed: see report. */
-  status: 'identical' | 'unchanged' | 'changed' | 'error';
+  /**
+   * identical: the same bytes; unchanged: no function changed; build_noise: functions differ
+   * only by build stamps; changed: see report.
+   */
+  status: 'identical' | 'unchanged' | 'changed' | 'build_noise' | 'error';
   /** The kernel module's name from .modinfo (`name=`), for a .ko. */
   moduleName?: string;
   report?: CompareReport;
   error?: string;
-}
-
-/** `name=` from a module's .modinfo: the name klp_object needs. */
-export function moduleNameOf(object: ElfObject): string | undefined {
-  const modinfo = object.sections.find((s) => s.name === '.modinfo');
-  if (!modinfo) return undefined;
-  const text = Buffer.from(object.sectionData(modinfo.index)).toString('latin1');
-  for (const entry of text.split('\0')) if (entry.startsWith('name=')) return entry.slice(5);
-  return undefined;
 }
 
 /**
@@ -66,26 +59,23 @@ class FileReader {
 const originalReader = new FileReader();
 const patchedReader = new FileReader();
 
+/** An object is changed when a function is; build noise alone leaves it without a klp_object. */
+export function objectStatus(report: CompareReport): 'unchanged' | 'changed' | 'build_noise' {
+  if (report.functions.some((f) => f.status !== 'build_noise')) return 'changed';
+  return report.functions.length > 0 ? 'build_noise' : 'unchanged';
+}
+
 /** Compares one pair of a tree; runs in a worker thread, so it returns data, never throws for bad input. */
 export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult {
   try {
     const a = originalReader.read(request.original);
     const b = patchedReader.read(request.patched);
     if (a.equals(b)) return { path: request.path, status: 'identical' };
-    // Most pairs of a rebuilt tree differ only in build noise: prove that from the section
-    // table and the symbol table's bytes before making an object of every symbol.
-    const quickOriginal = parseElf(a, request.original, { skipSymbols: true });
-    const quickPatched = parseElf(b, request.patched, { skipSymbols: true });
-    const moduleName = request.path.endsWith('.ko') ? moduleNameOf(quickOriginal) : undefined;
-    if (sameCodeQuick(quickOriginal, quickPatched)) return { path: request.path, status: 'unchanged', moduleName };
-    const original = quickOriginal.withSymbols!();
-    const patched = quickPatched.withSymbols!();
-    if (sameCode(original, patched)) return { path: request.path, status: 'unchanged', moduleName };
-    const originalModel = buildModel(original);
-    const comparison = compareModels(originalModel, buildModel(patched, { twin: originalModel }));
-    const sets = deriveStackOnly(comparison);
-    const report = buildCompareReport(comparison, sets, { original: request.original, patched: request.patched });
-    const status = report.functions.length > 0 ? 'changed' : 'unchanged';
+    const original = parseElf(a, request.original);
+    const patched = parseElf(b, request.patched);
+    const moduleName = request.path.endsWith('.ko') ? moduleNameOf(original) : undefined;
+    const { report } = compareElfObjects(original, patched, { original: request.original, patched: request.patched }, { stamps: request.stamps });
+    const status = objectStatus(report);
     return { path: request.path, status, moduleName, report };
   } catch (err) {
     if (err instanceof InputError) return { path: request.path, status: 'error', error: err.message };

@@ -1,8 +1,9 @@
 import type { ElfObject, RelocationTable } from '../../elf/types.js';
 import { EM_X86_64 } from '../../elf/types.js';
-import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type ArchBackend, type DecodedTwin, type LineArgument, type SectionCode } from '../backend.js';
+import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type ArchBackend, type DecodedTwin, type InstructionShape, type LineArgument, type SectionCode, type UndecodableRange } from '../backend.js';
 import { lowerBound } from '../../sorted.js';
-import { K_CALL, K_COND, K_JUMP, K_RET, decodeNext, decoded } from './decode.js';
+import { disassembleOne } from './disasm.js';
+import { K_CALL, K_COND, K_JUMP, K_RET, decodeInto, decodeNext, decoded, emptyInsn, type X86Insn } from './decode.js';
 
 /** x86-64 relocation types (psABI), with the size of the field each one patches. */
 const RELOCATIONS: Record<number, { name: string; size: number; pcRelative: boolean; address: boolean }> = {
@@ -43,6 +44,31 @@ export const x86_64Backend: ArchBackend = {
     return relocationInfo(type).name;
   },
 
+  instructionAt(code: Uint8Array, offset: number, end: number): InstructionShape {
+    const length = decodeNext(code, offset, end);
+    const kind = decoded.kind;
+    const branch = length > 0 && (kind === K_CALL || kind === K_JUMP || kind === K_COND) && decoded.relOffset >= 0;
+    return { length, branchField: branch ? decoded.relOffset : -1, branchSize: branch ? decoded.relSize : 0 };
+  },
+
+  addressArguments(code: Uint8Array, callOffset: number): Map<number, number> {
+    const loads = new Map<number, number>();
+    for (let pc = 0; pc < callOffset; ) {
+      const length = decodeNext(code, pc, callOffset);
+      if (length === 0) break;
+      // A call clobbers the argument registers: only loads after the last one count.
+      if (decoded.kind === K_CALL) loads.clear();
+      const register = addressLoadRegister(code, pc, length);
+      if (register !== undefined && ARGUMENT_INDEX[register] !== undefined) loads.set(ARGUMENT_INDEX[register], pc);
+      pc += length;
+    }
+    return loads;
+  },
+
+  instructionText(code: Uint8Array, offset: number, length: number, address: number): string {
+    return disassembleOne(code, offset, length, address);
+  },
+
   dataReference(relocationType: number) {
     const info = relocationInfo(relocationType);
     if (!info.address) return undefined;
@@ -67,7 +93,7 @@ export const x86_64Backend: ArchBackend = {
         const la = lineArgument(a, pc, length);
         const lb = lineArgument(b, pc, length);
         if (la === undefined || lb === undefined || la.register !== lb.register) return undefined;
-        pending.push({ shift: lb.value - la.value, original: la.value, register: la.register, callOffset: -1 });
+        pending.push({ shift: lb.value - la.value, original: la.value, register: la.register, argument: ARGUMENT_INDEX[la.register], offset: pc, callOffset: -1 });
         sinceArgument = 0;
       } else if (pending.length > 0) {
         // The constant must reach a call as an argument, as __LINE__ passed to a
@@ -111,12 +137,20 @@ export const x86_64Backend: ArchBackend = {
         }
       }
       nextRelocation = r < relocationCount ? table.offset[r] : Infinity;
+      // Undecodable stretches of this range so far, as [first bad byte, resume point] pairs.
+      let gaps: number[] | undefined;
       while (pc < rangeEnd) {
         const length = decodeNext(code, pc, codeEnd);
         if (length === 0) {
-          // Data or an opcode the decoder does not know: resynchronise at the next symbol.
-          out.undecodable.push({ offset: pc, length: rangeEnd - pc });
-          break;
+          // Data or an opcode the decoder does not know: one undecodable range up to the
+          // next point decoding can trust, whose relocations are plain address references.
+          const resume = resumePoint(code, table, r, rangeStart, rangeEnd, pc, gaps);
+          out.undecodable.push({ offset: pc, length: resume - pc });
+          while (r < relocationCount && table.offset[r] < resume) pushAddressReference(out, table, r++);
+          nextRelocation = r < relocationCount ? table.offset[r] : Infinity;
+          (gaps ??= []).push(pc, resume);
+          pc = resume;
+          continue;
         }
         const end = pc + length;
         out.instructionCount++;
@@ -142,13 +176,85 @@ export const x86_64Backend: ArchBackend = {
         }
         pc = end;
       }
-      // Skip relocations inside an undecodable tail, as address references.
+      // Relocations past the range's last instruction (one running past the next symbol), as address references.
       while (r < relocationCount && table.offset[r] < rangeEnd) pushAddressReference(out, table, r++);
     }
     while (r < relocationCount) pushAddressReference(out, table, r++);
     return out.finish();
   },
 };
+
+/** Instruction start candidates tried before a relocation: the longest x86-64 instruction is 15 bytes. */
+const MAX_INSTRUCTION = 15;
+const candidate = emptyInsn();
+
+/**
+ * Where decoding resumes after the undecodable byte at `bad` in the range [rangeStart,
+ * rangeEnd) (decoded up to `bad`, apart from the earlier `gaps`): the first point after it
+ * that decoding can trust, else the range's end (the next symbol). A point to trust is the
+ * target of a branch decoded earlier in the range, or an instruction start that puts one
+ * of its relocatable fields (branch displacement, ModRM displacement, immediate) of the
+ * relocation's size exactly on a relocation; of the few starts before a relocation, the
+ * earliest that does (it keeps prefixes: `48 8b 05` rather than `05`).
+ * Depends only on the range's bytes (and 15 after it) and its relocations' offsets and
+ * types, so that a twin's copy of a range is what decoding it gives.
+ */
+function resumePoint(code: Uint8Array, table: RelocationTable, r: number, rangeStart: number, rangeEnd: number, bad: number, gaps: readonly number[] | undefined): number {
+  let best = Math.min(rangeEnd, branchTargetAfter(code, table, rangeStart, rangeEnd, bad, gaps));
+  for (let k = r; k < table.count && table.offset[k] - MAX_INSTRUCTION < best; k++) {
+    const type = table.type[k];
+    const at = table.offset[k];
+    if (type === 0 || at <= bad + 1) continue;
+    const info = relocationInfo(type);
+    for (let s = Math.max(bad + 1, at - MAX_INSTRUCTION); s < at && s < best; s++) {
+      if (!decodeInto(code, s, rangeEnd, candidate) || s + candidate.length <= at) continue;
+      if (fieldOnRelocation(candidate, at - s, info.size, info.pcRelative)) {
+        best = s;
+        break;
+      }
+    }
+  }
+  return best;
+}
+
+/** Whether the instruction in `candidate` has a relocatable field of `size` bytes at `field` from its start. */
+function fieldOnRelocation(insn: X86Insn, field: number, size: number, pcRelative: boolean): boolean {
+  if (insn.relOffset === field) return pcRelative && insn.relSize === size;
+  if (insn.dispOffset === field) return insn.dispSize === size && pcRelative === (insn.ripRelative === true);
+  if (insn.immOffset === field) return !pcRelative && insn.immSize === size;
+  return false;
+}
+
+/**
+ * The first target after `bad` of the branches that decoding met in [rangeStart, bad), or
+ * Infinity. Decodes that stretch again (it only happens at undecodable bytes, which real
+ * code hardly has), skipping the earlier gaps as the first decoding did. Branches whose
+ * displacement a relocation fills are left out: their field holds no target.
+ */
+function branchTargetAfter(code: Uint8Array, table: RelocationTable, rangeStart: number, rangeEnd: number, bad: number, gaps: readonly number[] | undefined): number {
+  let first = Infinity;
+  let g = 0;
+  let pc = rangeStart;
+  while (pc < bad) {
+    if (gaps !== undefined && g < gaps.length && pc === gaps[g]) {
+      pc = gaps[g + 1];
+      g += 2;
+      continue;
+    }
+    const length = decodeNext(code, pc, code.length);
+    if (length === 0) break; // cannot happen: these bytes decoded before
+    const kind = decoded.kind;
+    if ((kind === K_CALL || kind === K_JUMP || kind === K_COND) && decoded.relOffset >= 0) {
+      const field = pc + decoded.relOffset;
+      const target = pc + length + decoded.displacement;
+      let relocated = false;
+      for (let r = table.lowerBound(field); r < table.count && table.offset[r] < field + decoded.relSize; r++) if (table.type[r] !== 0) relocated = true;
+      if (!relocated && target > bad && target < rangeEnd && target < first) first = target;
+    }
+    pc += length;
+  }
+  return first;
+}
 
 /** What pushRelocatedFields found relocated: the branch displacement, the RIP-relative one. */
 const BRANCH_FIELD = 1;
@@ -182,7 +288,23 @@ function pushRelocatedFields(out: SectionCodeBuilder, table: RelocationTable, r:
 
 /** Argument registers of the SysV and kernel calling conventions, by their ModRM/opcode number (REX.B adds 8). */
 const ARGUMENT_REGISTERS = new Set([7, 6, 2, 1, 8, 9]);
+/** Position of each argument register in the calling convention: rdi, rsi, rdx, rcx, r8, r9. */
+const ARGUMENT_INDEX: Record<number, number> = { 7: 0, 6: 1, 2: 2, 1: 3, 8: 4, 9: 5 };
 const MAX_LINE = 200_000;
+
+/**
+ * The register an instruction loads an address into: `mov $imm32, %r64` (sign-extended, as
+ * the kernel's code model loads a symbol), `mov $imm32, %r32`, or `lea disp32(%rip), %r64`.
+ */
+function addressLoadRegister(code: Uint8Array, at: number, length: number): number | undefined {
+  const rex = code[at] >= 0x40 && code[at] <= 0x4f ? code[at] : 0;
+  const p = rex ? at + 1 : at;
+  const opcode = code[p];
+  if (length === (rex ? 7 : 6) && opcode === 0xc7 && (code[p + 1] & 0xf8) === 0xc0) return (code[p + 1] & 7) + (rex & 1 ? 8 : 0);
+  if (length === (rex ? 6 : 5) && opcode >= 0xb8 && opcode <= 0xbf && !(rex & 8)) return opcode - 0xb8 + (rex & 1 ? 8 : 0);
+  if (length === (rex ? 7 : 6) && opcode === 0x8d && (code[p + 1] & 0xc7) === 0x05) return ((code[p + 1] >> 3) & 7) + (rex & 4 ? 8 : 0);
+  return undefined;
+}
 
 /** `mov $imm32, %r32` into an argument register, with the value, if it looks like a line number. */
 function lineArgument(code: Uint8Array, at: number, length: number): { register: number; value: number } | undefined {
@@ -252,7 +374,30 @@ function copyTwinRange(twin: DecodedTwin, from: number, start: number, end: numb
     if (table.type[r] !== 0) return fail();
     r++;
   }
+  // The twin's undecodable ranges in the range, moved with it: decoding stopped and resumed
+  // at the same places, as those depend only on the bytes and the relocations' places.
+  const gaps = a.undecodable;
+  if (gaps.length > 0) {
+    const first = firstRangeEndingAfter(gaps, from);
+    let last = first;
+    while (last < gaps.length && gaps[last].offset < fromEnd) last++;
+    // Ranges never cross a symbol start, where decoding restarts; were one to, decode.
+    if (last > first && (gaps[first].offset < from || gaps[last - 1].offset + gaps[last - 1].length > fromEnd)) return fail();
+    for (let g = first; g < last; g++) out.undecodable.push({ offset: gaps[g].offset + delta, length: gaps[g].length });
+  }
   return r;
+}
+
+/** Index of the first of the ascending, disjoint `ranges` that ends after `offset`. */
+function firstRangeEndingAfter(ranges: readonly UndecodableRange[], offset: number): number {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ranges[mid].offset + ranges[mid].length <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Where linear decoding restarts: every symbol start in the section, and its beginning. */

@@ -1,12 +1,20 @@
 /*
- * __LINE__ passed to calls, next to a plain constant that the patch changes by the same
- * amount the lines move. The patch adds one line near the top (every __LINE__ below moves
- * by 1) and changes logoff's state from 4 to 5: only logoff is a change.
+ * Constants passed to calls that differ between the builds, when the patch adds one line
+ * near the top (every __LINE__ below moves by 1) and changes logoff's state from 4 to 5,
+ * the same amount. A differing constant counts as a line number only on evidence:
+ *  - __might_sleep() is a kernel function known to take a line (line_callee);
+ *  - log_msg()'s format prints the value as "%s:%d" after __func__ (format);
+ *  - report_state()'s constant lies between the proven lines of its own function (span).
+ * report() and trace_line() are callees nobody can tell take lines: their moved
+ * __LINE__ values are reported as changes (reason constant), and so is logoff's 4 -> 5.
  */
 struct conn;
 extern void set_state(struct conn *c, int state);
 extern void report(const char *fn, int line);
 extern void trace_line(int line);
+extern void __might_sleep(const char *file, int line);
+extern void log_msg(const char *fmt, ...);
+extern void note(int value);
 
 void logoff(struct conn *c)
 {
@@ -29,11 +37,24 @@ int warn_once(int x)
 	return x * 3;
 }
 
-int warn_twice_again(int x)
+int may_sleep(int x)
 {
-	if (x & 1)
-		report(__func__, __LINE__);
-	if (x & 2)
-		report(__func__, __LINE__);
-	return x - 1;
+	__might_sleep(__FILE__, __LINE__);
+	return x * 5;
+}
+
+int logged(int x)
+{
+	if (x > 7)
+		log_msg("%s:%d: too large\n", __func__, __LINE__);
+	return x - 7;
+}
+
+int report_state(int x)
+{
+	__might_sleep(__FILE__, __LINE__);
+	if (x > 9)
+		note(__LINE__);
+	__might_sleep(__FILE__, __LINE__);
+	return x;
 }
