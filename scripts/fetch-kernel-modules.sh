@@ -44,7 +44,11 @@ for arg in "$@"; do
   if [ -z "$deb" ]; then
     echo "$pkg: downloading into $CACHE" >&2
     if ! (cd "$CACHE" && apt-get download "$pkg" >&2); then
-      die "apt-get download $pkg failed (is the package in your apt sources? try 'apt-get update'; apt-cache policy $pkg)"
+      # A new machine's package lists are empty: read them once, then try again.
+      echo "$pkg: not in the package lists; running apt-get update" >&2
+      if ! { apt-get update -qq >&2 && (cd "$CACHE" && apt-get download "$pkg" >&2); }; then
+        die "apt-get download $pkg failed (is the package in your apt sources? apt-cache policy $pkg)"
+      fi
     fi
     deb="$(ls "$CACHE/${pkg}_"*.deb 2>/dev/null | head -n1 || true)"
     [ -n "$deb" ] || die "apt-get download $pkg left no .deb in $CACHE"

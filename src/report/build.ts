@@ -32,17 +32,16 @@ function lineShift(comparison: Comparison, l: LineOnly): LineShiftJson {
     name: l.name,
     shift: l.shift,
     evidence: [...new Set(l.lines.map((line) => line.evidence!))].sort(),
-    differences: process.env.NOEXPLAIN ? [] : explain(comparison, l).map(differenceJson),
+    differences: explain(comparison, l).map(differenceJson),
   };
 }
 
 function change(comparison: Comparison, c: FamilyChange): FunctionChangeJson {
-  const json: FunctionChangeJson = {
+  const json: Omit<FunctionChangeJson, 'differences'> = {
     name: c.name,
     status: c.status,
     original: side(c.original),
     patched: side(c.patched),
-    differences: [],
   };
   if (c.status === 'changed') {
     json.cold_mapping = c.coldMapping!;
@@ -53,8 +52,7 @@ function change(comparison: Comparison, c: FamilyChange): FunctionChangeJson {
       ...(m.otherFamily !== undefined ? { other_family: m.otherFamily } : {}),
     }));
   }
-  json.differences = process.env.NOEXPLAIN ? [] : explain(comparison, c).map(differenceJson);
-  return json;
+  return { ...json, differences: explain(comparison, c).map(differenceJson) };
 }
 
 export function stackOnlyEntryJson(e: StackOnlyEntry): StackOnlyEntryJson {
