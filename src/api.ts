@@ -19,7 +19,7 @@ export type { CompareResult };
 
 /** Compares two objects already on disk. */
 export function compareObjects(original: string, patched: string, labels = { original, patched }, options: PipelineOptions = {}): CompareResult {
-  return compareElfObjects(readElfFile(original), readElfFile(patched), labels, options);
+  return compareElfObjects(readElfFile(original, { skipSymbols: true }), readElfFile(patched, { skipSymbols: true }), labels, options);
 }
 
 /** The main job: sources (compiled), a source and a patch, or two objects. */

@@ -45,6 +45,9 @@ export function compareElfObjects(original: ElfObject, patched: ElfObject, label
   const arch = backendFor(original).name;
   backendFor(patched);
   if (sameComparisonInputs(original, patched)) return { report: emptyCompareReport(arch, labels) };
+  // Objects parsed without symbols (for the proof above) get them now.
+  original = original.withSymbols?.() ?? original;
+  patched = patched.withSymbols?.() ?? patched;
   const originalModel = buildModel(original);
   // The patched build is mostly the same code: what is byte-identical is not decoded twice.
   const stamps = buildStamps(original, patched, options.stamps ?? []);

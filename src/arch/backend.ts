@@ -281,7 +281,8 @@ export interface ArchBackend {
   /**
    * The instruction at `offset` (before `end`): its length, 0 when it does not decode; and
    * for a direct branch or call, where its displacement field is (offset within the
-   * instruction, -1 for none) and its size.
+   * instruction, -1 for none) and its size. The answer may be reused by the next call:
+   * read it before asking again.
    */
   instructionAt(code: Uint8Array, offset: number, end: number): InstructionShape;
   /**

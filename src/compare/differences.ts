@@ -27,25 +27,86 @@ export interface Difference {
 }
 
 /** At most this many differences per function family: enough to check a verdict, not a listing. */
-export const MAX_DIFFERENCES = 8;
+export const MAX_DIFFERENCES = 6;
 
 /** How far ahead alignment looks for the next instruction the two sides share. */
 const LOOKAHEAD = 32;
 
-/** One function's instructions: starts relative to the function, and each one's references. */
-interface Listing {
-  fn: FunctionInfo;
-  model: ObjectModel;
-  bytes: Uint8Array;
-  starts: number[];
-  lengths: number[];
+/**
+ * One function's instructions, decoded as far as they are asked for: starts relative to
+ * the function, and each one's references. Explaining a change stops after the first few
+ * differences, so most of a long function is never decoded twice.
+ */
+class Listing {
+  readonly bytes: Uint8Array;
+  readonly starts: number[] = [];
+  readonly lengths: number[] = [];
   /** Index of each instruction's first reference in the function's code columns, and the end. */
-  firstRef: number[];
-  endRef: number[];
-  branchField: number[];
-  branchSize: number[];
-  /** Instructions that did not decode are one entry each: the undecodable range. */
-  undecodable: boolean[];
+  readonly firstRef: number[] = [];
+  readonly endRef: number[] = [];
+  readonly branchField: number[] = [];
+  readonly branchSize: number[] = [];
+  /** Bytes that did not decode are one entry each: the undecodable range. */
+  readonly undecodable: boolean[] = [];
+  private at = 0;
+  private ref: number;
+  private range = 0;
+
+  constructor(
+    readonly fn: FunctionInfo,
+    readonly model: ObjectModel,
+  ) {
+    this.bytes = model.object.sectionData(fn.section).subarray(fn.offset, fn.offset + fn.size);
+    this.ref = fn.firstReference;
+  }
+
+  /** Whether instruction `i` exists (decoding up to it). */
+  has(i: number): boolean {
+    while (this.starts.length <= i && this.at < this.bytes.length) this.next();
+    return i < this.starts.length;
+  }
+
+  /** How many instructions there are (decoding all). */
+  count(): number {
+    this.has(Number.MAX_SAFE_INTEGER);
+    return this.starts.length;
+  }
+
+  private next(): void {
+    const { fn, bytes } = this;
+    const at = this.at;
+    const range = fn.undecodable[this.range];
+    let length: number;
+    let branchField = -1;
+    let branchSize = 0;
+    let bad = false;
+    if (range && range.offset === at) {
+      length = range.length;
+      bad = true;
+      this.range++;
+    } else {
+      const shape = this.model.backend.instructionAt(bytes, at, range ? range.offset : bytes.length);
+      length = shape.length;
+      branchField = shape.branchField;
+      branchSize = shape.branchSize;
+      if (length === 0) {
+        length = bytes.length - at;
+        bad = true;
+      }
+    }
+    const code = fn.code;
+    while (this.ref < fn.endReference && code.insnOffset[this.ref] - fn.offset < at) this.ref++;
+    const first = this.ref;
+    while (this.ref < fn.endReference && code.insnOffset[this.ref] - fn.offset < at + length) this.ref++;
+    this.starts.push(at);
+    this.lengths.push(length);
+    this.firstRef.push(first);
+    this.endRef.push(this.ref);
+    this.branchField.push(branchField);
+    this.branchSize.push(branchSize);
+    this.undecodable.push(bad);
+    this.at = at + length;
+  }
 }
 
 /**
@@ -129,47 +190,6 @@ export class DifferenceFinder {
     return out.slice(0, MAX_DIFFERENCES);
   }
 
-  private listing(fn: FunctionInfo, model: ObjectModel): Listing {
-    const bytes = model.object.sectionData(fn.section).subarray(fn.offset, fn.offset + fn.size);
-    const listing: Listing = { fn, model, bytes, starts: [], lengths: [], firstRef: [], endRef: [], branchField: [], branchSize: [], undecodable: [] };
-    const code = fn.code;
-    let ref = fn.firstReference;
-    let u = 0;
-    for (let at = 0; at < bytes.length; ) {
-      const range = fn.undecodable[u];
-      let length: number;
-      let branchField = -1;
-      let branchSize = 0;
-      let bad = false;
-      if (range && range.offset === at) {
-        length = range.length;
-        bad = true;
-        u++;
-      } else {
-        const shape = model.backend.instructionAt(bytes, at, range ? range.offset : bytes.length);
-        length = shape.length;
-        branchField = shape.branchField;
-        branchSize = shape.branchSize;
-        if (length === 0) {
-          length = bytes.length - at;
-          bad = true;
-        }
-      }
-      while (ref < fn.endReference && code.insnOffset[ref] - fn.offset < at) ref++;
-      const first = ref;
-      while (ref < fn.endReference && code.insnOffset[ref] - fn.offset < at + length) ref++;
-      listing.starts.push(at);
-      listing.lengths.push(length);
-      listing.firstRef.push(first);
-      listing.endRef.push(ref);
-      listing.branchField.push(branchField);
-      listing.branchSize.push(branchSize);
-      listing.undecodable.push(bad);
-      at += length;
-    }
-    return listing;
-  }
-
   /** Whether instruction `i` of `a` and `j` of `b` are the same by the comparison's rules. */
   private same(a: Listing, i: number, b: Listing, j: number, maskBranches: boolean): boolean {
     return this.why(a, i, b, j, maskBranches) === undefined;
@@ -214,16 +234,10 @@ export class DifferenceFinder {
 
   /** Instructions that differ: common prefix and suffix set aside, the middle aligned. */
   private code(o: FunctionInfo, p: FunctionInfo, skip: Set<number>, limit: number, maskBranches: boolean): Difference[] {
-    const a = this.listing(o, this.comparer.original);
-    const b = this.listing(p, this.comparer.patched);
-    const n = a.starts.length;
-    const m = b.starts.length;
+    const a = new Listing(o, this.comparer.original);
+    const b = new Listing(p, this.comparer.patched);
     const sameHere = (i: number, j: number) => (skip.has(a.starts[i]) && a.starts[i] === b.starts[j]) || this.same(a, i, b, j, maskBranches);
-    let head = 0;
-    while (head < n && head < m && sameHere(head, head)) head++;
-    let tail = 0;
-    while (tail < n - head && tail < m - head && sameHere(n - 1 - tail, m - 1 - tail)) tail++;
-    const pairs = align(head, n - tail, head, m - tail, sameHere, limit);
+    const pairs = align(a, b, sameHere, limit);
     const out: Difference[] = [];
     for (const [i, j] of pairs) {
       if (out.length >= limit) break;
@@ -282,15 +296,17 @@ export class DifferenceFinder {
 }
 
 /**
- * Pairs the instructions of [i, endA) and [j, endB) that differ, in order, until `limit`
- * pairs: where the two sides stop agreeing, the nearest point within LOOKAHEAD where they
- * agree again decides which instructions were replaced, removed or inserted. Evidence, not
- * a minimal edit script: it stops after the first few differences.
+ * Pairs the instructions of two functions that differ, in order, until `limit` pairs:
+ * where the two sides stop agreeing, the nearest point within LOOKAHEAD where they agree
+ * again decides which instructions were replaced, removed or inserted. Evidence, not a
+ * minimal edit script: it stops after the first few differences.
  */
-function align(i: number, endA: number, j: number, endB: number, same: (i: number, j: number) => boolean, limit: number): [number | undefined, number | undefined][] {
+function align(a: Listing, b: Listing, same: (i: number, j: number) => boolean, limit: number): [number | undefined, number | undefined][] {
   const pairs: [number | undefined, number | undefined][] = [];
-  while ((i < endA || j < endB) && pairs.length < limit) {
-    if (i < endA && j < endB && same(i, j)) {
+  let i = 0;
+  let j = 0;
+  while ((a.has(i) || b.has(j)) && pairs.length < limit) {
+    if (a.has(i) && b.has(j) && same(i, j)) {
       i++;
       j++;
       continue;
@@ -300,10 +316,10 @@ function align(i: number, endA: number, j: number, endB: number, same: (i: numbe
     for (let d = 1; d <= 2 * LOOKAHEAD && !resync; d++) {
       for (let x = Math.max(0, d - LOOKAHEAD); x <= Math.min(d, LOOKAHEAD) && !resync; x++) {
         const y = d - x;
-        if (i + x < endA && j + y < endB && same(i + x, j + y)) resync = [x, y];
+        if (a.has(i + x) && b.has(j + y) && same(i + x, j + y)) resync = [x, y];
       }
     }
-    const [x, y] = resync ?? [endA - i, endB - j];
+    const [x, y] = resync ?? [Math.max(0, a.count() - i), Math.max(0, b.count() - j)];
     for (let k = 0; k < Math.max(x, y) && pairs.length < limit; k++) pairs.push([k < x ? i + k : undefined, k < y ? j + k : undefined]);
     i += x;
     j += y;

@@ -1,4 +1,4 @@
-import { SHF_EXECINSTR, SHT_NOBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, STT_FUNC, type ElfObject } from '../elf/types.js';
+import { SHF_EXECINSTR, SHN_LORESERVE, SHN_UNDEF, SHT_NOBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, SHT_SYMTAB_SHNDX, STT_FUNC, type ElfObject } from '../elf/types.js';
 import { SPECIAL_SECTIONS } from '../model/special.js';
 import { normalizeName } from './match.js';
 
@@ -19,10 +19,11 @@ const READ_BY_NAME = new Set([...Object.keys(SPECIAL_SECTIONS), ...Object.values
  * does not report on).
  *
  * This is the comparison's own rule, not a second one: anything it cannot prove goes to the
- * full comparison, and `test/same-inputs.test.ts` checks it against that comparison.
+ * full comparison, and test/kernel-modules.test.ts checks it against that comparison. It
+ * reads the symbol tables in place, so it works on objects parsed without symbols.
  */
 export function sameComparisonInputs(a: ElfObject, b: ElfObject): boolean {
-  if (a.machine !== b.machine || a.sections.length !== b.sections.length || a.symbols.length !== b.symbols.length) return false;
+  if (a.machine !== b.machine || a.elfClass !== b.elfClass || a.endian !== b.endian || a.sections.length !== b.sections.length) return false;
   const differing = new Uint8Array(a.sections.length);
   for (let i = 0; i < a.sections.length; i++) {
     const x = a.sections[i];
@@ -41,31 +42,127 @@ export function sameComparisonInputs(a: ElfObject, b: ElfObject): boolean {
     if (section.type !== SHT_RELA && section.type !== SHT_REL) continue;
     if (differing[i] && !differing[section.info]) return false;
   }
-  if (!symbolsAgree(a, b, differing)) return false;
-  for (const side of [a, b]) {
-    for (const section of side.sections) {
-      if ((section.type !== SHT_RELA && section.type !== SHT_REL) || differing[section.info]) continue;
-      const table = side.relocationTable(section.info);
-      for (let r = 0; r < table.count; r++) {
-        const symbol = side.symbols[table.symbol[r]];
-        if (symbol && !symbol.reserved && differing[symbol.shndx]) return false;
-      }
+  const x = RawSymbols.of(a);
+  const y = RawSymbols.of(b);
+  if (!x || !y || x.count !== y.count || !symbolsAgree(a, x, y, differing)) return false;
+  // The relocation sections outside the differing ones are identical in both objects and
+  // so are the symbols' sections: one side tells whether any leads into a differing section.
+  const inDiffering = new Uint8Array(x.count);
+  let any = false;
+  for (let i = 0; i < x.count; i++) {
+    const shndx = x.shndx(i);
+    if (shndx !== SHN_UNDEF && shndx < SHN_LORESERVE && differing[shndx]) {
+      inDiffering[i] = 1;
+      any = true;
     }
   }
-  return true;
+  return !any || !relocationsReach(a, differing, inDiffering);
 }
 
-function symbolsAgree(a: ElfObject, b: ElfObject, differing: Uint8Array): boolean {
-  for (let i = 0; i < a.symbols.length; i++) {
-    const x = a.symbols[i];
-    const y = b.symbols[i];
-    if (x.type !== y.type || x.bind !== y.bind || x.visibility !== y.visibility || x.shndx !== y.shndx || x.reserved !== y.reserved) return false;
-    if (x.name !== y.name) {
-      const inCode = !x.reserved && (a.sections[x.shndx]?.flags ?? 0) & SHF_EXECINSTR;
-      if (x.type === STT_FUNC || inCode || normalizeName(x.name) !== normalizeName(y.name)) return false;
+/** Whether a relocation outside the differing sections names one of the marked symbols (read in place). */
+function relocationsReach(object: ElfObject, differing: Uint8Array, marked: Uint8Array): boolean {
+  const le = object.endian === 'little';
+  const is64 = object.elfClass === 64;
+  for (const section of object.sections) {
+    if ((section.type !== SHT_RELA && section.type !== SHT_REL) || differing[section.info]) continue;
+    const entry = is64 ? (section.type === SHT_RELA ? 24 : 16) : section.type === SHT_RELA ? 12 : 8;
+    const data = object.sectionData(section.index);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    // r_info's symbol index: the high word of a 64-bit r_info, the top 24 bits of a 32-bit one.
+    const at = is64 ? (le ? 12 : 8) : 4;
+    for (let off = 0; off + entry <= data.length; off += entry) {
+      const symbol = is64 ? view.getUint32(off + at, le) : view.getUint32(off + at, le) >>> 8;
+      if (symbol >= marked.length || marked[symbol]) return true;
     }
-    if (!x.reserved && differing[x.shndx]) continue;
-    if (x.value !== y.value || x.size !== y.size) return false;
+  }
+  return false;
+}
+
+/**
+ * The symbol table read in place, entry by entry: most pairs of a rebuilt tree are settled
+ * here, and making an object of each of their symbols would cost more than the proof.
+ * Anything unusual (extended section indices, a name outside the string table) makes it
+ * decline, and the full comparison, which reads and checks everything, takes over.
+ */
+class RawSymbols {
+  private constructor(
+    private readonly view: DataView,
+    private readonly names: Uint8Array,
+    private readonly entry: number,
+    private readonly le: boolean,
+    readonly count: number,
+  ) {}
+
+  static of(object: ElfObject): RawSymbols | undefined {
+    const symtab = object.sections.find((s) => s.type === SHT_SYMTAB);
+    if (!symtab) return undefined;
+    const strtab = object.sections[symtab.link];
+    const entry = object.elfClass === 64 ? 24 : 16;
+    if (!strtab || strtab.type !== SHT_STRTAB || symtab.size % entry !== 0) return undefined;
+    if (object.sections.some((s) => s.type === SHT_SYMTAB_SHNDX)) return undefined;
+    const data = object.sectionData(symtab.index);
+    const symbols = new RawSymbols(new DataView(data.buffer, data.byteOffset, data.byteLength), object.sectionData(strtab.index), entry, object.endian === 'little', symtab.size / entry);
+    for (let i = 0; i < symbols.count; i++) {
+      if (symbols.nameEnd(i) < 0) return undefined;
+      const shndx = symbols.shndx(i);
+      if (shndx !== SHN_UNDEF && shndx < SHN_LORESERVE && shndx >= object.sections.length) return undefined;
+    }
+    return symbols;
+  }
+
+  private get is64(): boolean {
+    return this.entry === 24;
+  }
+  nameOffset(i: number): number {
+    return this.view.getUint32(i * this.entry, this.le);
+  }
+  info(i: number): number {
+    return this.view.getUint8(i * this.entry + (this.is64 ? 4 : 12));
+  }
+  other(i: number): number {
+    return this.view.getUint8(i * this.entry + (this.is64 ? 5 : 13));
+  }
+  shndx(i: number): number {
+    return this.view.getUint16(i * this.entry + (this.is64 ? 6 : 14), this.le);
+  }
+  /** Value and size as one comparable pair of words (exact for 64-bit fields too). */
+  sameValueAndSize(i: number, other: RawSymbols): boolean {
+    const at = i * this.entry + (this.is64 ? 8 : 4);
+    for (let k = 0; k < (this.is64 ? 16 : 8); k += 4) if (this.view.getUint32(at + k, this.le) !== other.view.getUint32(at + k, other.le)) return false;
+    return true;
+  }
+  /** End of symbol i's name in the string table, or -1 when it runs past the table. */
+  nameEnd(i: number): number {
+    const names = this.names;
+    let end = this.nameOffset(i);
+    while (end < names.length && names[end] !== 0) end++;
+    return end < names.length ? end : -1;
+  }
+  name(i: number): string {
+    return Buffer.from(this.names.buffer, this.names.byteOffset + this.nameOffset(i), this.nameEnd(i) - this.nameOffset(i)).toString('latin1');
+  }
+  sameName(i: number, other: RawSymbols): boolean {
+    const x = this.nameOffset(i);
+    const y = other.nameOffset(i);
+    const length = this.nameEnd(i) - x;
+    if (length !== other.nameEnd(i) - y) return false;
+    for (let k = 0; k < length; k++) if (this.names[x + k] !== other.names[y + k]) return false;
+    return true;
+  }
+}
+
+function symbolsAgree(a: ElfObject, x: RawSymbols, y: RawSymbols, differing: Uint8Array): boolean {
+  for (let i = 0; i < x.count; i++) {
+    const info = x.info(i);
+    const shndx = x.shndx(i);
+    if (info !== y.info(i) || x.other(i) !== y.other(i) || shndx !== y.shndx(i)) return false;
+    const inSection = shndx !== SHN_UNDEF && shndx < SHN_LORESERVE;
+    if (!x.sameName(i, y)) {
+      const inCode = inSection && (a.sections[shndx].flags & SHF_EXECINSTR) !== 0;
+      if ((info & 0xf) === STT_FUNC || inCode || normalizeName(x.name(i)) !== normalizeName(y.name(i))) return false;
+    }
+    if (inSection && differing[shndx]) continue;
+    if (!x.sameValueAndSize(i, y)) return false;
   }
   return true;
 }

@@ -27,7 +27,7 @@ import {
 } from './types.js';
 
 /** Reads an ELF relocatable object from disk. Throws InputError/ElfError for anything wrong with it. */
-export function readElfFile(path: string): ElfObject {
+export function readElfFile(path: string, options: ParseOptions = {}): ElfObject {
   let bytes: Buffer;
   try {
     const st = statSync(path);
@@ -39,7 +39,7 @@ export function readElfFile(path: string): ElfObject {
     if (err instanceof InputError) throw err;
     throw new InputError(path, describeFsError(err));
   }
-  return parseElf(bytes, path);
+  return parseElf(bytes, path, options);
 }
 
 export function describeFsError(err: unknown): string {
@@ -151,8 +151,9 @@ class StringTable {
 
 export interface ParseOptions {
   /**
-   * Leave `symbols` empty: for callers that only look at sections and read the symbol
-   * table's bytes themselves (tree mode's quick proof that two objects are the same).
+   * Leave `symbols` empty (`withSymbols()` reads them later): for callers that look at
+   * sections and the symbol table's bytes first (the comparison's proof that a pair needs
+   * no modelling).
    */
   skipSymbols?: boolean;
 }

@@ -71,8 +71,8 @@ export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult 
     const a = originalReader.read(request.original);
     const b = patchedReader.read(request.patched);
     if (a.equals(b)) return { path: request.path, status: 'identical' };
-    const original = parseElf(a, request.original);
-    const patched = parseElf(b, request.patched);
+    const original = parseElf(a, request.original, { skipSymbols: true });
+    const patched = parseElf(b, request.patched, { skipSymbols: true });
     const moduleName = request.path.endsWith('.ko') ? moduleNameOf(original) : undefined;
     const { report } = compareElfObjects(original, patched, { original: request.original, patched: request.patched }, { stamps: request.stamps });
     const status = objectStatus(report);

@@ -48,7 +48,10 @@ export const x86_64Backend: ArchBackend = {
     const length = decodeNext(code, offset, end);
     const kind = decoded.kind;
     const branch = length > 0 && (kind === K_CALL || kind === K_JUMP || kind === K_COND) && decoded.relOffset >= 0;
-    return { length, branchField: branch ? decoded.relOffset : -1, branchSize: branch ? decoded.relSize : 0 };
+    shape.length = length;
+    shape.branchField = branch ? decoded.relOffset : -1;
+    shape.branchSize = branch ? decoded.relSize : 0;
+    return shape;
   },
 
   addressArguments(code: Uint8Array, callOffset: number): Map<number, number> {
@@ -93,7 +96,8 @@ export const x86_64Backend: ArchBackend = {
         const la = lineArgument(a, pc, length);
         const lb = lineArgument(b, pc, length);
         if (la === undefined || lb === undefined || la.register !== lb.register) return undefined;
-        pending.push({ shift: lb.value - la.value, original: la.value, register: la.register, argument: ARGUMENT_INDEX[la.register], offset: pc, callOffset: -1 });
+        // A pushed constant is a stack argument: its position is known at the call.
+        pending.push({ shift: lb.value - la.value, original: la.value, register: la.register, argument: la.register === STACK ? STACK_ARGUMENTS : ARGUMENT_INDEX[la.register], offset: pc, callOffset: -1 });
         sinceArgument = 0;
       } else if (pending.length > 0) {
         // The constant must reach a call as an argument, as __LINE__ passed to a
@@ -103,6 +107,8 @@ export const x86_64Backend: ArchBackend = {
           for (const arg of pending) found.push({ ...arg, callOffset: pc });
           pending.length = 0;
         } else if (++sinceArgument > 24 || kind === K_RET) return undefined;
+        // Arguments are pushed last to first: each push after a pushed constant puts it one further.
+        else if (isPush(a, pc, length)) for (const arg of pending) if (arg.register === STACK) arg.argument++;
       }
       pc = end;
     }
@@ -256,6 +262,9 @@ function branchTargetAfter(code: Uint8Array, table: RelocationTable, rangeStart:
   return first;
 }
 
+/** instructionAt's answer, filled in place: explaining a tree's changes asks it millions of times. */
+const shape: InstructionShape = { length: 0, branchField: -1, branchSize: 0 };
+
 /** What pushRelocatedFields found relocated: the branch displacement, the RIP-relative one. */
 const BRANCH_FIELD = 1;
 const RIP_FIELD = 2;
@@ -307,7 +316,23 @@ function addressLoadRegister(code: Uint8Array, at: number, length: number): numb
 }
 
 /** `mov $imm32, %r32` into an argument register, with the value, if it looks like a line number. */
+/** `register` of a constant pushed on the stack, and the position of the first stack argument. */
+const STACK = -1;
+const STACK_ARGUMENTS = 6;
+
+/** push of a register, an immediate or a memory operand. */
+function isPush(code: Uint8Array, at: number, length: number): boolean {
+  const rex = code[at] >= 0x40 && code[at] <= 0x4f ? 1 : 0;
+  const opcode = code[at + rex];
+  return (opcode >= 0x50 && opcode <= 0x57) || opcode === 0x68 || opcode === 0x6a || (opcode === 0xff && ((code[at + rex + 1] >> 3) & 7) === 6 && length > rex + 1);
+}
+
 function lineArgument(code: Uint8Array, at: number, length: number): { register: number; value: number } | undefined {
+  // push $imm32: an argument past the sixth, passed on the stack.
+  if (length === 5 && code[at] === 0x68) {
+    const value = (code[at + 1] | (code[at + 2] << 8) | (code[at + 3] << 16) | (code[at + 4] << 24)) >>> 0;
+    return value === 0 || value > MAX_LINE ? undefined : { register: STACK, value };
+  }
   let p = at;
   let rexB = 0;
   if (length === 6 && code[p] >= 0x40 && code[p] <= 0x4f) {
