@@ -6,6 +6,7 @@ import type { ElfObject } from './elf/types.js';
 import { buildModel } from './model/build.js';
 import { backendFor } from './arch/index.js';
 import { sameComparisonInputs } from './compare/same-inputs.js';
+import { fillAssemblerText } from './report/assembler-text.js';
 import { buildCompareReport, emptyCompareReport } from './report/build.js';
 import type { CompareReport } from './report/types.js';
 
@@ -19,6 +20,11 @@ export interface CompareResult {
 export interface PipelineOptions {
   /** Build stamps besides the kernel release that modules carry (for objects without .modinfo). */
   stamps?: readonly BuildStamp[];
+  /**
+   * Leave the assembler text of differing instructions to the caller (`fillAssemblerText`):
+   * tree mode's workers do, so that only the thread writing the report disassembles.
+   */
+  deferAssemblerText?: boolean;
 }
 
 /**
@@ -53,5 +59,7 @@ export function compareElfObjects(original: ElfObject, patched: ElfObject, label
   const stamps = buildStamps(original, patched, options.stamps ?? []);
   const comparison = compareModels(originalModel, buildModel(patched, { twin: originalModel }), { stamps });
   const sets = deriveStackOnly(comparison);
-  return { comparison, sets, report: buildCompareReport(comparison, sets, labels) };
+  const report = buildCompareReport(comparison, sets, labels);
+  if (!options.deferAssemblerText) fillAssemblerText(report);
+  return { comparison, sets, report };
 }

@@ -35,4 +35,9 @@ export function backendFor(object: ElfObject): ArchBackend {
   return backend;
 }
 
+/** The backend a report names by its `arch` (undefined for none). */
+export function backendNamed(name: string): ArchBackend | undefined {
+  return BACKENDS.find((b) => b.name === name);
+}
+
 export type { ArchBackend } from './backend.js';

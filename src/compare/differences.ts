@@ -15,6 +15,20 @@ export interface DifferenceSide {
   value: string | number;
   /** For a constant in code: the instruction that holds it, as assembler text. */
   instruction?: string;
+  /**
+   * Assembler text still to be made, for `value` or `instruction`: the instruction's bytes
+   * (hex), its address, and what follows the text (` # target`). Made by
+   * `fillAssemblerText` (src/report/assembler-text.ts), in the thread that writes the
+   * report, so that worker threads need not each load and warm up the disassembler.
+   */
+  encoded?: EncodedInstruction;
+}
+
+export interface EncodedInstruction {
+  bytes: string;
+  address: number;
+  suffix: string;
+  into: 'value' | 'instruction';
 }
 
 /** One thing that differs between the builds, so that a person can check a verdict. */
@@ -161,16 +175,16 @@ export class DifferenceFinder {
   private lineDifference(o: FunctionInfo, p: FunctionInfo, line: LineShift): Difference {
     const difference = lineDifference(o, p, line);
     if (!line.table) {
-      difference.original!.instruction = this.instructionAt(o, this.comparer.original, line.offset);
-      difference.patched!.instruction = this.instructionAt(p, this.comparer.patched, line.offset);
+      difference.original!.encoded = this.instructionAt(o, this.comparer.original, line.offset);
+      difference.patched!.encoded = this.instructionAt(p, this.comparer.patched, line.offset);
     }
     return difference;
   }
 
-  private instructionAt(fn: FunctionInfo, model: ObjectModel, offset: number): string {
+  private instructionAt(fn: FunctionInfo, model: ObjectModel, offset: number): EncodedInstruction {
     const bytes = model.object.sectionData(fn.section).subarray(fn.offset, fn.offset + fn.size);
     const length = model.backend.instructionAt(bytes, offset, bytes.length).length;
-    return model.backend.instructionText(bytes, offset, length, offset);
+    return { bytes: Buffer.from(bytes.subarray(offset, offset + length)).toString('hex'), address: offset, suffix: '', into: 'instruction' };
   }
 
   /** A family's differences: the parent's, each matched part's, and parts that appeared or vanished. */
@@ -265,10 +279,13 @@ export class DifferenceFinder {
     }
     if (kind === 'string' && first) return { symbol: fn.name, offset: at, value: first.text.slice(2) };
     if (kind === 'callee' && targets.length > 0) return { symbol: fn.name, offset: at, value: targets[0] };
-    const text = listing.undecodable[i]
-      ? `.byte ${Array.from(bytes.subarray(at, at + Math.min(listing.lengths[i], 16)), (x) => `0x${x.toString(16).padStart(2, '0')}`).join(',')}`
-      : listing.model.backend.instructionText(bytes, at, listing.lengths[i], at);
-    return { symbol: fn.name, offset: at, value: targets.length > 0 ? `${text} # ${targets.join(', ')}` : text };
+    const suffix = targets.length > 0 ? ` # ${targets.join(', ')}` : '';
+    if (listing.undecodable[i]) {
+      const shown = Array.from(bytes.subarray(at, at + Math.min(listing.lengths[i], 16)), (x) => `0x${x.toString(16).padStart(2, '0')}`);
+      return { symbol: fn.name, offset: at, value: `.byte ${shown.join(',')}${suffix}` };
+    }
+    const encoded: EncodedInstruction = { bytes: Buffer.from(bytes.subarray(at, at + listing.lengths[i])).toString('hex'), address: at, suffix, into: 'value' };
+    return { symbol: fn.name, offset: at, value: '', encoded };
   }
 
   /** Kernel table entries of the two functions that differ. */

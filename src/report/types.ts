@@ -1,3 +1,5 @@
+import type { EncodedInstruction } from '../compare/differences.js';
+
 /**
  * The JSON reports: the contract of design.md §7. schema/report.schema.json describes the
  * same shapes; fields are only ever added, never renamed.
@@ -25,6 +27,8 @@ export interface DifferenceSideJson {
   value: string | number;
   /** For a constant in code: the instruction that holds it, as assembler text. */
   instruction?: string;
+  /** Internal, never written: assembler text still to be made (see fillAssemblerText). */
+  encoded?: EncodedInstruction;
 }
 
 export interface DifferenceJson {

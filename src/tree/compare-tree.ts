@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { InputError } from '../errors.js';
 import type { BuildStamp } from '../compare/code.js';
+import { fillAssemblerText } from '../report/assembler-text.js';
 import { emptyCompareReport } from '../report/build.js';
 import type { CompareReport, TreeObjectReport, TreeReport } from '../report/types.js';
 import { compareObjectPair, type ObjectPairRequest, type ObjectPairResult } from './object-pair.js';
@@ -27,11 +28,16 @@ async function runAll(requests: ObjectPairRequest[], options: TreeOptions): Prom
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   let done = 0;
   const progress = () => options.onProgress?.(++done, requests.length);
+  // Workers leave assembler text to this thread, which is idle while they compare.
+  const complete = (result: ObjectPairResult) => {
+    if (result.report) fillAssemblerText(result.report);
+    return result;
+  };
   if (jobs === 1 || requests.length < 2) {
     const results: ObjectPairResult[] = [];
     for (const request of requests) {
       if (options.signal?.aborted) throw options.signal.reason;
-      results.push(compareObjectPair(request));
+      results.push(complete(compareObjectPair(request)));
       progress();
       // Let signals and the progress bar through between objects.
       await new Promise((resolve) => setImmediate(resolve));
@@ -60,7 +66,10 @@ async function runAll(requests: ObjectPairRequest[], options: TreeOptions): Prom
     const results = await Promise.all(
       batches.map(async (batch) => {
         const done = (await pool.run(batch, { signal: options.signal })) as ObjectPairResult[];
-        for (let i = 0; i < done.length; i++) progress();
+        for (let i = 0; i < done.length; i++) {
+          complete(done[i]);
+          progress();
+        }
         return done;
       }),
     );

@@ -74,7 +74,7 @@ export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult 
     const original = parseElf(a, request.original, { skipSymbols: true });
     const patched = parseElf(b, request.patched, { skipSymbols: true });
     const moduleName = request.path.endsWith('.ko') ? moduleNameOf(original) : undefined;
-    const { report } = compareElfObjects(original, patched, { original: request.original, patched: request.patched }, { stamps: request.stamps });
+    const { report } = compareElfObjects(original, patched, { original: request.original, patched: request.patched }, { stamps: request.stamps, deferAssemblerText: true });
     const status = objectStatus(report);
     return { path: request.path, status, moduleName, report };
   } catch (err) {
