@@ -94,14 +94,20 @@ export class CodeComparer {
   private specialOriginal?: SpecialEntries;
   private specialPatched?: SpecialEntries;
 
+  /** Every function's entries in the kernel's tables about code, on each side; read once. */
+  specialTables(): { original: SpecialEntries; patched: SpecialEntries } {
+    this.specialOriginal ??= specialEntries(this.original);
+    this.specialPatched ??= specialEntries(this.patched);
+    return { original: this.specialOriginal, patched: this.specialPatched };
+  }
+
   /**
    * The kernel's tables about a function's code (static branches, alternatives, exception
    * fixups, static calls, BUG sites, ORC) entry by entry; a __bug_table line that moved is
    * a line shift, like a __LINE__ argument.
    */
   private compareSpecial(o: FunctionInfo, p: FunctionInfo, nameOriginal: FunctionNamer, namePatched: FunctionNamer): SpecialDifference {
-    const a = (this.specialOriginal ??= specialEntries(this.original));
-    const b = (this.specialPatched ??= specialEntries(this.patched));
+    const { original: a, patched: b } = this.specialTables();
     const first = a.start[o.id];
     const count = a.start[o.id + 1] - first;
     const firstB = b.start[p.id];

@@ -1,6 +1,6 @@
 import { KIND_ADDRESS } from '../arch/backend.js';
 import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
-import { entryLine, entryTargets, specialEntries, type SpecialEntries, type SpecialTable } from '../model/special.js';
+import { entryLine, entryTargets, type SpecialEntries, type SpecialTable } from '../model/special.js';
 import type { ReferenceCanon, FunctionNamer } from './canon.js';
 import type { CodeComparer, FunctionDifference, LineEvidence, LineShift, NoiseString } from './code.js';
 
@@ -129,9 +129,6 @@ class Listing {
  * prints them, the constant, the string, the table entry).
  */
 export class DifferenceFinder {
-  private specialOriginal?: SpecialEntries;
-  private specialPatched?: SpecialEntries;
-
   constructor(
     private readonly comparer: CodeComparer,
     private readonly toPatched: Map<FunctionInfo, FunctionInfo>,
@@ -290,8 +287,7 @@ export class DifferenceFinder {
 
   /** Kernel table entries of the two functions that differ. */
   private special(o: FunctionInfo, p: FunctionInfo, limit: number): Difference[] {
-    const a = (this.specialOriginal ??= specialEntries(this.comparer.original));
-    const b = (this.specialPatched ??= specialEntries(this.comparer.patched));
+    const { original: a, patched: b } = this.comparer.specialTables();
     const listA = entriesOf(a, o.id);
     const listB = entriesOf(b, p.id);
     const out: Difference[] = [];
