@@ -1,0 +1,144 @@
+import { mkdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { describeFsError } from '../../elf/reader.js';
+import { InputError, UsageError } from '../../errors.js';
+import { splitCommandLine } from '../gcc.js';
+import { makeTempDir, removeTempDir } from '../tempdir.js';
+import { loadCompilationDatabase } from './database.js';
+import { DependencyReader } from './dependencies.js';
+import { applyPatchToTree } from './patched-files.js';
+import { rewriteCompileCommand } from './rewrite.js';
+import { realPathsOfOriginals, runCompiles, type CompileJob } from './run-compiles.js';
+import { ShadowTree } from './shadow-tree.js';
+import { SourceTree } from './source-tree.js';
+import { selectUnits, type CompileDbUnit } from './units.js';
+
+/*
+ * Building the translation units a patch touches from a compilation database.
+ *
+ * The original side compiles each selected unit exactly as the database says, in the
+ * entry's directory, with only the output redirected into a temporary directory and the
+ * dependency-file options dropped (so nothing is written into the user's tree).
+ *
+ * The patched side compiles the same command in a shadow tree (shadow-tree.ts) that holds
+ * the patched files, with `#line` directives where the patch shifted lines; should a
+ * patched compile fail, the files go back to the plain patched text and the compiles not
+ * done yet run again, so that gcc's diagnostics give the patched files' own line numbers.
+ */
+
+export interface CompileDbRequest {
+  /** The configured source tree (never modified). */
+  sourceDir: string;
+  /** The unified diff file; paths relative to sourceDir (a/ b/ prefixes, or -p0). */
+  patch: string;
+  /** Default `<sourceDir>/compile_commands.json`. */
+  compileCommands?: string;
+  /** Replaces the compiler word(s) of each command; may be a wrapper (`ccache gcc`). */
+  cc?: string;
+  /** At most this many compiles at once (default os.availableParallelism()). */
+  jobs?: number;
+  signal?: AbortSignal;
+  /**
+   * Patched files with `#line` directives after each changed region (default true; false:
+   * the patched text as it is).
+   */
+  lineDirectives?: boolean;
+  /** Called after each compile: `done` of `total` compiles (two per unit). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface CompileDbResult {
+  /** Objects of the selected units built from the original tree, at `<relative source path with .o>`. */
+  originalDir: string;
+  /** The same from the patched tree. */
+  patchedDir: string;
+  units: CompileDbUnit[];
+  warnings: string[];
+  /** Removes every temporary file; safe to call twice. */
+  dispose(): void;
+}
+
+export async function buildFromCompilationDatabase(req: CompileDbRequest): Promise<CompileDbResult> {
+  let sourceStat;
+  try {
+    sourceStat = statSync(req.sourceDir);
+  } catch (err) {
+    throw new InputError(req.sourceDir, describeFsError(err));
+  }
+  if (!sourceStat.isDirectory()) throw new InputError(req.sourceDir, 'is not a directory');
+  const jobs = req.jobs ?? availableParallelism();
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j takes a positive whole number, not ${req.jobs}`);
+  const ccWords = req.cc !== undefined ? splitCommandLine(req.cc) : undefined;
+  if (ccWords && ccWords.length === 0) throw new UsageError('the compiler command is empty');
+
+  const tree = new SourceTree(req.sourceDir);
+  const dbPath = req.compileCommands ?? join(req.sourceDir, 'compile_commands.json');
+  const entries = loadCompilationDatabase(dbPath);
+  const patchedFiles = applyPatchToTree(req.patch, tree, req.lineDirectives !== false);
+  const { changes } = patchedFiles;
+  const dependencies = new DependencyReader(tree);
+  const { units, selected, warnings } = selectUnits({ entries, changes, tree, dependencies, patch: req.patch, database: dbPath });
+
+  const work = makeTempDir('compiledb');
+  let disposed = false;
+  const dispose = () => {
+    if (!disposed) removeTempDir(work);
+    disposed = true;
+  };
+  try {
+    const originalDir = join(work, 'original');
+    const patchedDir = join(work, 'patched');
+    const shadow = new ShadowTree(join(work, 'tree'), tree.root, patchedFiles);
+    const depsDir = join(work, 'deps');
+    const tmpdir = join(work, 'tmp');
+    mkdirSync(originalDir);
+    mkdirSync(patchedDir);
+    mkdirSync(depsDir);
+    mkdirSync(tmpdir);
+
+    const originals = realPathsOfOriginals(tree.root, changes.keys());
+    for (const rel of changes.keys()) shadow.keepRealParentOf(rel);
+
+    const ordered = [...selected.keys()].sort();
+    const jobsList: CompileJob[] = [];
+    ordered.forEach((rel, i) => {
+      const entry = units.get(rel)!;
+      const display = join(req.sourceDir, rel);
+      const object = objectPath(rel);
+      const original = rewriteCompileCommand(entry, { output: join(originalDir, object), cc: ccWords });
+      const depfile = join(depsDir, `${i}.d`);
+      const patchedCommand = rewriteCompileCommand(entry, { output: join(patchedDir, object), cc: ccWords, shadow: { sourceRoots: tree.roots, shadow: shadow.root, depfile } });
+      shadow.keepRealParentOf(rel);
+      patchedCommand.realDirs.forEach((dir) => shadow.keepReal(dir));
+      for (const dep of dependencies.read(entry) ?? []) shadow.keepRealParentOf(dep);
+      jobsList.push({ tmpdir, unit: rel, display, side: 'original', command: original, output: join(originalDir, object), unshadow: (t) => t });
+      jobsList.push({ tmpdir, unit: rel, display, side: 'patched', command: patchedCommand, output: join(patchedDir, object), leakCheck: { depfile, originals }, unshadow: shadow.unshadow });
+    });
+
+    shadow.build();
+
+    await runCompiles(jobsList, {
+      jobs,
+      signal: req.signal,
+      onProgress: (done, total) => req.onProgress?.(done, total),
+      dropLineDirectives: shadow.hasLineDirectives ? () => shadow.dropLineDirectives() : undefined,
+    });
+
+    return {
+      originalDir,
+      patchedDir,
+      units: ordered.map((file) => ({ file, reason: selected.get(file)! })),
+      warnings,
+      dispose,
+    };
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+}
+
+/** Where a unit's object goes under originalDir and patchedDir: its source path with `.o`. */
+function objectPath(rel: string): string {
+  return rel.replace(/\.[^./]*$/, '') + '.o';
+}

@@ -1,0 +1,106 @@
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PatchedFiles } from './patched-files.js';
+
+/*
+ * The patched side compiles in a *shadow tree*: a temporary directory that mirrors the
+ * source tree with symbolic links, except that the files the patch changes are real files
+ * holding the patched text. Why a shadow tree rather than a directory of patched files put
+ * in front with -I/-iquote: gcc resolves `#include "x.h"` in the directory of the file
+ * that includes it *before* any -iquote or -I directory, so an unpatched header next to a
+ * patched one (or the unit's own directory) would still find the original. In the shadow
+ * tree every file is reached through the same relative path as in the original tree, and
+ * gcc takes the directory of an included file from the path it opened (it does not
+ * resolve symbolic links), so every include, quoted or not, nested or not, finds the
+ * patched copy where there is one.
+ *
+ * The shadow is sparse: a directory is a real directory only where it must be, on the
+ * way to a patched file, to a selected unit's source or working directory, to the
+ * headers its dependency information lists, and wherever a path in its command goes up
+ * with `..` (a `..` out of a symbolic link to a directory would lead back into the
+ * original tree). Every other entry is one symbolic link to the original file or
+ * directory, so even a kernel tree costs a few hundred links.
+ */
+export class ShadowTree {
+  /** Source-relative directories to make real directories, each with every directory above it. */
+  private readonly realDirs = new Set<string>();
+
+  /**
+   * @param root where the shadow tree goes (absolute; not made yet)
+   * @param source the source tree's root (absolute)
+   */
+  constructor(
+    readonly root: string,
+    private readonly source: string,
+    private readonly files: PatchedFiles,
+  ) {}
+
+  /** Makes `rel` (a source-relative directory; '' is the root) and every directory above it real. */
+  keepReal(rel: string): void {
+    for (let d = rel; ; d = parentOf(d)) {
+      if (this.realDirs.has(d)) break;
+      this.realDirs.add(d);
+      if (d === '') break;
+    }
+  }
+
+  /** Makes the directory holding the source-relative file `rel` real. */
+  keepRealParentOf(rel: string): void {
+    this.keepReal(parentOf(rel));
+  }
+
+  /**
+   * Makes the shadow tree: each real directory is a directory whose entries are symbolic
+   * links to the original ones, except the changed files (written with their patched
+   * text, with line directives where there are some; deleted ones left out) and the
+   * directories that are real themselves.
+   */
+  build(): void {
+    const { changes, directed } = this.files;
+    const sorted = [...this.realDirs].sort((a, b) => a.length - b.length);
+    for (const dir of sorted) mkdirSync(dir ? join(this.root, dir) : this.root, { recursive: true });
+    for (const dir of sorted) {
+      const original = dir ? join(this.source, dir) : this.source;
+      let names: string[];
+      try {
+        names = readdirSync(original);
+      } catch {
+        continue; // a directory the patch creates
+      }
+      for (const name of names) {
+        const rel = joinRel(dir, name);
+        if (this.realDirs.has(rel) || changes.has(rel)) continue;
+        symlinkSync(join(this.source, rel), join(this.root, rel));
+      }
+    }
+    for (const [rel, text] of changes) {
+      if (text !== null) writeFileSync(join(this.root, rel), directed.get(rel) ?? text);
+    }
+  }
+
+  /** Whether some patched file of the tree carries `#line` directives. */
+  get hasLineDirectives(): boolean {
+    return this.files.directed.size > 0;
+  }
+
+  /**
+   * Puts the plain patched text back into the files that carry `#line` directives: after a
+   * failed patched compile, so that gcc's diagnostics give the patched files' own line
+   * numbers (or an object, should a directive have broken it).
+   */
+  dropLineDirectives(): void {
+    for (const rel of this.files.directed.keys()) writeFileSync(join(this.root, rel), this.files.changes.get(rel)!);
+  }
+
+  /** Turns shadow paths in a compiler's diagnostics back into the source tree's. */
+  readonly unshadow = (text: string): string => text.split(this.root + '/').join(this.source + '/').split(this.root).join(this.source);
+}
+
+/** The source-relative directory holding `rel` ('' for the root). */
+function parentOf(rel: string): string {
+  return rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+}
+
+function joinRel(a: string, b: string): string {
+  return a === '' ? b : b === '' ? a : `${a}/${b}`;
+}
