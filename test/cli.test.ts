@@ -56,8 +56,8 @@ describe('bad input', () => {
 
   it('objects of other architectures and byte orders', async () => {
     for (const [fixture, what] of [
-      ['i386-funcs-O2.o', /32-bit little-endian i386.*no backend/],
-      ['ppc64-funcs-O2.o', /64-bit big-endian PowerPC64.*no backend/],
+      ['i386-funcs-O2.o', /no backend for architecture i386 \(EM_386\); supported: x86_64$/],
+      ['ppc64-funcs-O2.o', /no backend for architecture ppc64 \(EM_PPC64\); supported: x86_64$/],
     ] as const) {
       const path = join(repoRoot, 'testdata', 'elf', fixture);
       expectOneLineError(await runCli(['inspect', path]), path, what);

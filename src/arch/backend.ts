@@ -254,8 +254,12 @@ export class SectionCodeBuilder {
  * are reported in `undecodable`, and their relocations fall back to `address`.
  */
 export interface ArchBackend {
+  /** The architecture's name as `uname -m` spells it (`x86_64`): a report's `arch`. */
   readonly name: string;
+  /** The objects this backend reads: their e_machine, ELF class and byte order. */
   readonly machine: number;
+  readonly elfClass: ElfObject['elfClass'];
+  readonly endian: ElfObject['endian'];
   /**
    * Decode an executable section. `starts` are the offsets where symbols begin, to
    * resynchronise linear decoding at every function entry. After bytes it cannot decode,

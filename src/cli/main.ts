@@ -8,8 +8,7 @@ import { inputKind } from '../compile/inputs.js';
 import { removeAllTempDirs } from '../compile/tempdir.js';
 import { deriveReplace, readCompareReport } from '../derive/replace.js';
 import { InputError, UsageError } from '../errors.js';
-import { renderKlpFuncs, renderKlpObjects, renderReplaceKlpFuncs } from '../render/c.js';
-import { renderCompareText, renderInspectText, renderReplaceText, renderTreeText } from '../render/text.js';
+import { formatsFor, render, type RenderOptions } from '../render/index.js';
 import type { BuildStamp } from '../compare/code.js';
 import type { ReplaceReport } from '../report/types.js';
 import { compareTrees, type TreeResult } from '../tree/compare-tree.js';
@@ -35,9 +34,8 @@ function emit(text: string, output: string | undefined): void {
   } else process.stdout.write(text);
 }
 
-const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
-/** A tree's report runs to tens of megabytes: written without indentation, which halves it. */
-const compactJson = (value: unknown) => JSON.stringify(value) + '\n';
+/** The options of a command that shape its output (those it does not take are undefined). */
+const renderOptions = (opts: { newPrefix?: string; objectName?: string }): RenderOptions => ({ newPrefix: opts.newPrefix, objectName: opts.objectName });
 
 const abort = new AbortController();
 
@@ -57,13 +55,7 @@ function parseJobs(value: string): number {
 function buildProgram(setExit: (code: number) => void): Command {
   const emitTree = (tree: TreeResult, opts: { format: string; newPrefix?: string; objectName?: string; output?: string; exitCode?: boolean }) => {
     const { report } = tree;
-    const text =
-      opts.format === 'json'
-        ? compactJson(report)
-        : opts.format === 'c'
-          ? renderKlpObjects(report, { newPrefix: opts.newPrefix, objectName: opts.objectName })
-          : renderTreeText(report);
-    emit(text, opts.output);
+    emit(render(opts.format, 'tree', report, renderOptions(opts)), opts.output);
     const failed = tree.results.filter((r) => r.status === 'error');
     for (const r of failed) process.stderr.write(`stackonly: ${r.error}\n`);
     setExit(failed.length > 0 ? EXIT_ERROR : compareExitCode([...report.objects], opts));
@@ -75,6 +67,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
+  // A command offers the formats that can show the reports it makes.
   const formatOption = (choices: string[]) => new Option('--format <format>', 'output format').choices(choices).default('text');
 
   program
@@ -82,7 +75,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('compare the original and the patched build: changed functions, cold mappings, stack-only sets')
     .argument('[original]', 'original C source, ELF object, or directory of objects')
     .argument('[patched]', 'patched C source, ELF object, or directory of objects (or use --patch)')
-    .addOption(formatOption(['text', 'json', 'c']))
+    .addOption(formatOption(formatsFor('compare', 'tree')))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--new-prefix <prefix>', "with --format c: prefix of the livepatch module's function names (e.g. livepatch_)")
     .option('--patch <file>', 'build the patched source by applying this unified diff to a copy of <original>')
@@ -160,13 +153,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         stamps: opts.buildStamp,
         signal: abort.signal,
       });
-      const text =
-        opts.format === 'json'
-          ? json(result.report)
-          : opts.format === 'c'
-            ? renderKlpFuncs(result.report, { newPrefix: opts.newPrefix })
-            : renderCompareText(result.report);
-      emit(text, opts.output);
+      emit(render(opts.format, 'compare', result.report, renderOptions(opts)), opts.output);
       setExit(compareExitCode([result.report], opts));
     });
 
@@ -174,14 +161,14 @@ function buildProgram(setExit: (code: number) => void): Command {
     .command('inspect')
     .description("show one object's functions, their parts and call/jump edges (a C source is compiled first)")
     .argument('<file>', 'ELF object or C source')
-    .addOption(formatOption(['text', 'json']))
+    .addOption(formatOption(formatsFor('inspect')))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--cc <command>', 'compiler command; default $CC or gcc')
     .option('--cflags <flags>', 'compiler flags; default $CFLAGS; -O2 unless an -O option is given')
     .exitOverride()
     .action(async (file: string, opts) => {
       const result = await inspect(file, { cc: opts.cc, cflags: opts.cflags, signal: abort.signal });
-      emit(opts.format === 'json' ? json(result.report) : renderInspectText(result.report), opts.output);
+      emit(render(opts.format, 'inspect', result.report, renderOptions(opts)), opts.output);
       setExit(EXIT_OK);
     });
 
@@ -190,7 +177,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('stack-only sets for an atomic replace of one livepatch by another, from their compare reports')
     .argument('<replaced.json>', 'compare report (--format json) of the livepatch being replaced')
     .argument('<replacing.json>', 'compare report (--format json) of the livepatch that replaces it')
-    .addOption(formatOption(['text', 'json', 'c']))
+    .addOption(formatOption(formatsFor('replace')))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--new-prefix <prefix>', "with --format c: prefix of the replaced livepatch module's function names")
     .exitOverride()
@@ -201,9 +188,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         replacing: replacingPath,
         stack_only: { replace: deriveReplace(readCompareReport(replacedPath), readCompareReport(replacingPath)) },
       };
-      const text =
-        opts.format === 'json' ? json(report) : opts.format === 'c' ? renderReplaceKlpFuncs(report, { newPrefix: opts.newPrefix }) : renderReplaceText(report);
-      emit(text, opts.output);
+      emit(render(opts.format, 'replace', report, renderOptions(opts)), opts.output);
       setExit(EXIT_OK);
     });
 

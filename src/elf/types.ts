@@ -36,12 +36,6 @@ export const STB_WEAK = 2;
 
 export const GRP_COMDAT = 1;
 
-export const EM_386 = 3;
-export const EM_PPC64 = 21;
-export const EM_ARM = 40;
-export const EM_X86_64 = 62;
-export const EM_AARCH64 = 183;
-
 export interface ElfSection {
   index: number;
   name: string;

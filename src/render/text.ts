@@ -1,4 +1,5 @@
 import type { CompareReport, DifferenceJson, DifferenceSideJson, InspectReport, ReplaceReport, StackOnlyEntryJson, TreeReport } from '../report/types.js';
+import type { Renderer } from './renderer.js';
 
 /** Differences shown under each function in the text report; the JSON report has more. */
 const SHOWN_DIFFERENCES = 3;
@@ -49,7 +50,7 @@ function setLines(title: string, entries: StackOnlyEntryJson[]): string[] {
 }
 
 /** The compare report for people: what changed, how the cold parts map, the two sets. */
-export function renderCompareText(report: CompareReport): string {
+function renderCompareText(report: CompareReport): string {
   const lines: string[] = [`${report.original} -> ${report.patched} (${report.arch})`, ''];
   const real = report.functions.filter((f) => f.status !== 'build_noise');
   const noise = report.functions.filter((f) => f.status === 'build_noise');
@@ -97,7 +98,7 @@ export function renderCompareText(report: CompareReport): string {
 }
 
 /** One object's functions, their parts and edges, as a table. */
-export function renderInspectText(report: InspectReport): string {
+function renderInspectText(report: InspectReport): string {
   const lines: string[] = [`${report.path} (${report.arch}): ${report.functions.length} functions`, ''];
   const width = Math.max(16, ...report.functions.map((f) => f.name.length + 2));
   for (const f of report.functions) {
@@ -117,7 +118,7 @@ export function renderInspectText(report: InspectReport): string {
   return lines.join('\n') + '\n';
 }
 
-export function renderReplaceText(report: ReplaceReport): string {
+function renderReplaceText(report: ReplaceReport): string {
   const lines = [`atomic replace of ${report.replaced} by ${report.replacing}`, '', 'stack_only while replacing:'];
   if (report.stack_only.replace.length === 0) lines.push('  (none)');
   for (const e of report.stack_only.replace) {
@@ -128,7 +129,7 @@ export function renderReplaceText(report: ReplaceReport): string {
 }
 
 /** Tree mode for people: the counts, then each changed object as in single-object mode. */
-export function renderTreeText(report: TreeReport): string {
+function renderTreeText(report: TreeReport): string {
   const s = report.summary;
   const lines = [
     `${report.original} -> ${report.patched}`,
@@ -146,3 +147,11 @@ export function renderTreeText(report: TreeReport): string {
   if (errors.length) lines.push('', 'errors:', ...errors.map((e) => `  ${e}`));
   return lines.join('\n') + '\n';
 }
+
+/** Reports for people to read. */
+export const textRenderer: Renderer = {
+  compare: renderCompareText,
+  tree: renderTreeText,
+  inspect: renderInspectText,
+  replace: renderReplaceText,
+};

@@ -1,5 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
+import { backendFor } from '../arch/index.js';
+import { readElfFile } from '../elf/reader.js';
 import { InputError } from '../errors.js';
 import type { BuildStamp } from '../compare/code.js';
 import { fillAssemblerText } from '../report/assembler-text.js';
@@ -102,13 +104,50 @@ export async function compareTrees(originalDir: string, patchedDir: string, opti
     if (patched) requests.push({ path, original, patched, ...(options.stamps?.length ? { stamps: options.stamps } : {}) });
   }
   const results = await runAll(requests, options);
+  const arch = treeArch(results, [...originals.values(), ...patcheds.values()]);
   const labels = options.labels ?? { original: originalDir, patched: patchedDir };
-  return { report: buildTreeReport(labels.original, labels.patched, originals, patcheds, results), results };
+  return { report: buildTreeReport(labels.original, labels.patched, arch, originals, patcheds, results), results };
+}
+
+/**
+ * The tree's architecture, from its objects' ELF headers: the backend of the pairs compared
+ * (each pair's checks its two objects, identical ones included). When no pair could be
+ * compared, that of the first object that reads with a backend. A tree with no such object
+ * has no report to make and fails on its first error, as a single pair does: the first object
+ * of an architecture without a backend, else the first pair that failed.
+ */
+function treeArch(results: ObjectPairResult[], files: string[]): string {
+  for (const r of results) {
+    const arch = r.report?.arch ?? r.arch;
+    if (r.status !== 'error' && arch) return arch;
+  }
+  let unsupported: InputError | undefined;
+  let unreadable: unknown;
+  for (const file of files) {
+    let object;
+    try {
+      object = readElfFile(file, { skipSymbols: true });
+    } catch (err) {
+      unreadable ??= err;
+      continue;
+    }
+    try {
+      return backendFor(object).name;
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      unsupported ??= err;
+    }
+  }
+  if (unsupported) throw unsupported;
+  const failed = results.find((r) => r.status === 'error');
+  if (failed) throw new InputError(undefined, failed.error!);
+  throw unreadable;
 }
 
 function buildTreeReport(
   originalDir: string,
   patchedDir: string,
+  arch: string,
   originals: Map<string, string>,
   patcheds: Map<string, string>,
   results: ObjectPairResult[],
@@ -117,8 +156,7 @@ function buildTreeReport(
   const changed = results.filter((r) => r.status === 'changed' && r.report);
   // One report per compared pair (design.md §7); byte-identical pairs get the empty report
   // they would have had.
-  const arch = changed[0]?.report?.arch ?? results.find((r) => r.report)?.report?.arch ?? 'x86_64';
-  const empty = (r: ObjectPairResult): CompareReport => emptyCompareReport(arch, { original: `${originalDir}/${r.path}`, patched: `${patchedDir}/${r.path}` });
+  const empty = (r: ObjectPairResult): CompareReport => emptyCompareReport(r.arch ?? arch, { original: `${originalDir}/${r.path}`, patched: `${patchedDir}/${r.path}` });
   const objects = results
     .filter((r) => r.status !== 'error')
     .map((r) => ({ path: r.path, status: r.status as TreeObjectReport['status'], ...(r.moduleName ? { object_name: r.moduleName } : {}), ...(r.report ?? empty(r)) }));

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { backendFor } from '../arch/index.js';
 import { describeFsError, parseElf } from '../elf/reader.js';
 import { moduleName as moduleNameOf } from '../elf/modinfo.js';
 import { InputError } from '../errors.js';
@@ -24,6 +25,8 @@ export interface ObjectPairResult {
   /** The kernel module's name from .modinfo (`name=`), for a .ko. */
   moduleName?: string;
   report?: CompareReport;
+  /** The backend's name (`x86_64`) of an identical pair, which has no report to say it. */
+  arch?: string;
   error?: string;
 }
 
@@ -70,7 +73,10 @@ export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult 
   try {
     const a = originalReader.read(request.original);
     const b = patchedReader.read(request.patched);
-    if (a.equals(b)) return { path: request.path, status: 'identical' };
+    // The same bytes need no backend to be the same: an identical pair is never an error
+    // (a kernel build tree holds i386 vDSO objects). Its architecture, where there is a
+    // backend for it, names the tree's when no pair was compared.
+    if (a.equals(b)) return { path: request.path, status: 'identical', ...archOf(a, request.original) };
     const original = parseElf(a, request.original, { skipSymbols: true });
     const patched = parseElf(b, request.patched, { skipSymbols: true });
     const moduleName = request.path.endsWith('.ko') ? moduleNameOf(original) : undefined;
@@ -80,5 +86,13 @@ export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult 
   } catch (err) {
     if (err instanceof InputError) return { path: request.path, status: 'error', error: err.message };
     return { path: request.path, status: 'error', error: `${request.path}: internal error: ${(err as Error).message}` };
+  }
+}
+
+function archOf(bytes: Buffer, path: string): { arch?: string } {
+  try {
+    return { arch: backendFor(parseElf(bytes, path, { skipSymbols: true })).name };
+  } catch {
+    return {};
   }
 }
