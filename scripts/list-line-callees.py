@@ -17,7 +17,7 @@ import os
 import re
 import sys
 
-LINE_NAMES = {'line', 'lineno', 'linenum', 'line_no', 'line_num', '__line'}
+LINE_NAMES = {'line', 'lineno', 'linenum', 'line_no', 'line_num', '__line', 'lnnum', 'lnum', 'line_number', 'linenr', 'lineNo', 'ln'}
 INTEGER = re.compile(r'\b(int|unsigned|u32|u16|long|__u32|size_t|uint)\b')
 PROTOTYPE = re.compile(r'\b([A-Za-z_]\w*)\s*\(([^;{}()]*(?:\([^()]*\)[^;{}()]*)*)\)\s*(?:__\w+(?:\([^()]*\))?\s*)*([;{])', re.S)
 KEYWORDS = {'if', 'while', 'for', 'switch', 'return', 'sizeof', 'defined'}

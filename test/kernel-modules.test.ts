@@ -113,5 +113,32 @@ describe.skipIf(!older || !newer)('Debian 6.1 kernel modules', () => {
     const formats = binder.line_shifts.filter((l) => l.evidence.includes('format'));
     expect(formats.length).toBeGreaterThan(10);
     for (const l of binder.line_shifts) for (const d of l.differences) expect(d.evidence, l.name).toBeDefined();
+    // binder_transaction keeps `return_error_line = __LINE__` in a register and on the
+    // stack, printed much later: those values are proven by the span of its other lines.
+    expect(binder.functions.map((f) => f.name)).not.toContain('binder_transaction');
+    const transaction = binder.line_shifts.find((l) => l.name === 'binder_transaction')!;
+    expect(transaction.evidence).toContain('span');
+  });
+
+  it('follows a __LINE__ to the call that takes it: shared call sites, clones after __func__', () => {
+    const pair = (...path: string[]) => compareObjects(join(older!, ...path), join(newer!, ...path)).report;
+    const shifted = (report: ReturnType<typeof pair>, name: string) => {
+      expect(report.functions.map((f) => f.name), name).not.toContain(name);
+      return report.line_shifts.find((l) => l.name === name)!.evidence;
+    };
+    // ocfs2's mlog() and xfs's XFS_IS_CORRUPT(): each error path loads its line and jumps
+    // to one call (__mlog_printk, xfs_corruption_error with the line pushed) they share.
+    const ocfs2 = pair('fs', 'ocfs2', 'ocfs2.ko');
+    expect(shifted(ocfs2, 'ocfs2_extend_dir')).toContain('line_callee');
+    expect(shifted(ocfs2, 'ocfs2_orphan_del')).toEqual(['line_callee']);
+    const xfs = pair('fs', 'xfs', 'xfs.ko');
+    expect(shifted(xfs, 'xfs_alloc_fixup_trees')).toEqual(['line_callee']);
+    // drbd's dec_unacked() passes (__func__, __LINE__) to the clone _dec_unacked.part.0.
+    const drbd = pair('drivers', 'block', 'drbd', 'drbd.ko');
+    expect(shifted(drbd, 'e_send_retry_write.cold')).toEqual(['function_name']);
+    expect(drbd.functions.map((f) => f.name)).not.toContain('e_end_block');
+    // Real constants that moved as the lines did stay changes: ksmbd's session state 4 -> 5.
+    const ksmbd = pair('fs', 'smb', 'server', 'ksmbd.ko');
+    expect(ksmbd.functions.find((f) => f.name === 'smb2_session_logoff')?.reasons).toEqual(['constant']);
   });
 });

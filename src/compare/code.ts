@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { KIND_ADDRESS, TRANSFER_KINDS, type SectionCode } from '../arch/backend.js';
 import { SHF_MERGE, SHF_STRINGS, SHN_UNDEF, STT_SECTION, type ElfSymbol } from '../elf/types.js';
-import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
+import { familyRoot, type FunctionInfo, type Location, type ObjectModel } from '../model/types.js';
 import { normalizeName } from './match.js';
 import { entryLine, entryTargets, replacementBytes, sameEntryBytes, specialEntries, type SpecialEntries } from '../model/special.js';
 import { maskedBytes, ReferenceCanon, type FunctionNamer } from './canon.js';
@@ -231,6 +231,33 @@ export class CodeComparer {
     return false;
   }
 
+  /**
+   * Whether the argument right before `line` is a function's name (`__func__`: a
+   * `__func__.N` array, or the caller's own name): the kernel's `f(..., __func__,
+   * __LINE__)` idiom, which holds whatever the callee is (a compiler clone such as
+   * `_dec_unacked.part.0`, or a driver's own helper).
+   */
+  functionNamePrecedesLine(fn: FunctionInfo, line: LineShift): boolean {
+    if (line.callOffset < 0 || line.argument < 1 || line.argument > 5) return false;
+    const model = this.original;
+    const bytes = model.object.sectionData(fn.section).subarray(fn.offset, fn.offset + fn.size);
+    const at = model.backend.addressArguments(bytes, line.callOffset).get(line.argument - 1);
+    if (at === undefined) return false;
+    // GCC names each function's `__func__` array `__func__.N`; an inlined function's is
+    // its own, so the symbol says more than the text.
+    const location = this.locationLoadedAt(fn, at);
+    if (location?.kind === 'section' && location.symbol !== undefined && location.symbolOffset === 0 && /^__func__(?:\.\d+)?$/.test(location.symbol.name)) return true;
+    const text = this.stringLoadedAt(fn, at);
+    return text !== undefined && text.length > 0 && text === sourceName(familyRoot(fn).name);
+  }
+
+  /** Where the address that the instruction at `offset` of `fn` loads points. */
+  private locationLoadedAt(fn: FunctionInfo, offset: number): Location | undefined {
+    const code = fn.code;
+    for (let i = fn.firstReference; i < fn.endReference; i++) if (code.insnOffset[i] - fn.offset === offset) return fn.target(i);
+    return undefined;
+  }
+
   /** The string literal whose address the instruction at `offset` of `fn` loads. */
   private stringLoadedAt(fn: FunctionInfo, offset: number): string | undefined {
     const code = fn.code;
@@ -377,6 +404,11 @@ export function conversionNamesLine(format: string, n: number, stringArgument: (
 }
 
 /** The function or symbol called by the instruction at `offset` of `fn`, for naming a line parameter. */
+/** A function's name in the source: without the suffixes of GCC's clones and parts. */
+function sourceName(name: string): string {
+  return name.replace(/\.(?:cold|part|isra|constprop|localalias)(?:\.\d+)?/g, '');
+}
+
 function calleeAt(fn: FunctionInfo, offset: number): string {
   const code = fn.code;
   for (let i = fn.firstReference; i < fn.endReference; i++) {
@@ -393,7 +425,7 @@ type SpecialDifference = 'changed' | LineShift[];
 const NO_DIFFERENCE: FunctionDifference = Object.freeze({ reasons: Object.freeze([]) as unknown as ChangeReason[] });
 
 /** Why a constant that differs between the builds is taken for a moved source line number. */
-export type LineEvidence = 'bug_table' | 'line_callee' | 'format' | 'span';
+export type LineEvidence = 'bug_table' | 'line_callee' | 'format' | 'function_name' | 'span';
 
 /** A constant that may be a source line number, as it differs between the builds. */
 export interface LineShift {

@@ -164,6 +164,8 @@ export interface LineOnly {
  *    one (src/compare/line-callees.ts);
  *  - `format`: the same call receives a format string that prints it as a line number
  *    (`"%s: line=%d\n"`: a lock helper's `__LINE__` passed on to a debug print);
+ *  - `function_name`: the argument right before it is the calling function's own name
+ *    (`__func__, __LINE__`);
  *  - `span`: it lies within the span of the line numbers proven so in the same family (the
  *    function and its parts are one source function) and moved by the same amount.
  * A function whose differing constants are all proven is not changed; any other differing
@@ -178,6 +180,7 @@ function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>, co
       if (arg.table === '__bug_table') arg.evidence = 'bug_table';
       else if (arg.argument >= 0 && LINE_CALLEES.get(arg.callee) === arg.argument) arg.evidence = 'line_callee';
       else if (comparer.formatNamesLine(fn, arg)) arg.evidence = 'format';
+      else if (comparer.functionNamePrecedesLine(fn, arg)) arg.evidence = 'function_name';
       else continue;
       const root = familyRoot(fn);
       let byShift = spans.get(root);
@@ -200,7 +203,15 @@ function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>, co
       if (span && arg.original >= span.low && arg.original <= span.high) arg.evidence = 'span';
     }
     if (d.lineShifts.every((arg) => arg.evidence !== undefined)) lineOnly.push({ name: fn.name, fn, shift: d.lineShifts[0].shift, lines: d.lineShifts });
-    else d.reasons = ['constant'];
+    else {
+      // A constant passed to a call is an argument that changed (`constant`); one the
+      // code computes with is a change of the code itself.
+      const unproven = d.lineShifts.filter((arg) => arg.evidence === undefined);
+      const reasons: ChangeReason[] = [];
+      if (unproven.some((arg) => arg.callOffset < 0 && arg.table === undefined)) reasons.push('code');
+      if (unproven.some((arg) => arg.callOffset >= 0 || arg.table !== undefined)) reasons.push('constant');
+      d.reasons = reasons;
+    }
   }
   return lineOnly.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -1,9 +1,9 @@
 /**
  * Kernel functions that take a source line number, and the 0-based position of that
  * parameter: a differing constant passed there is a `__LINE__` moved by the patch, not a
- * change. Generated from Linux 6.1 (Debian's linux-source-6.1, 6.1.192) by
+ * change. Generated from Linux 6.1 (Debian's linux-source-6.1) by
  * `scripts/list-line-callees.py`: every function that some call passes `__LINE__` at an
- * integer parameter named like a line number, and whose every definition in the tree agrees
+ * integer parameter named like a line number (`line`, `lineno`, `lnnum`, ...), and whose every definition in the tree agrees
  * on that position. Only the exact name counts: a compiler clone (`.isra.0`, `.constprop.0`)
  * may have dropped parameters, which moves the line to another register.
  */
@@ -47,6 +47,7 @@ export const LINE_CALLEES: ReadonlyMap<string, number> = new Map([
   ['__might_resched', 1],
   ['__might_sleep', 1],
   ['__mlog_printk', 2],
+  ['__ntfs_debug', 1],
   ['__pgd_error', 1],
   ['__pmd_error', 1],
   ['__pte_error', 1],
@@ -90,6 +91,8 @@ export const LINE_CALLEES: ReadonlyMap<string, number> = new Map([
   ['_hpet_print_config', 1],
   ['_kexec_image_info', 1],
   ['_sub_unacked', 3],
+  ['acpi_ut_allocate_object_desc_dbg', 1],
+  ['acpi_ut_create_internal_object_dbg', 1],
   ['adf7242_wait_rc_ready', 1],
   ['adf7242_wait_spi_ready', 1],
   ['adf7242_wait_status', 3],
@@ -131,6 +134,7 @@ export const LINE_CALLEES: ReadonlyMap<string, number> = new Map([
   ['warn_slowpath_fmt', 1],
   ['xdp_warn', 2],
   ['xfs_corruption_error', 6],
+  ['xfs_do_force_shutdown', 3],
   ['xfs_error_report', 4],
   ['xfs_errortag_test', 3],
   ['xpc_deactivate_partition', 0],

@@ -1,9 +1,8 @@
 import type { ElfObject, RelocationTable } from '../../elf/types.js';
-import { EM_X86_64 } from '../../elf/types.js';
 import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type ArchBackend, type DecodedTwin, type InstructionShape, type LineArgument, type SectionCode, type UndecodableRange } from '../backend.js';
 import { lowerBound } from '../../sorted.js';
 import { disassembleOne } from './disasm.js';
-import { K_CALL, K_COND, K_JUMP, K_RET, decodeInto, decodeNext, decoded, emptyInsn, type X86Insn } from './decode.js';
+import { K_CALL, K_COND, K_ICALL, K_IJUMP, K_JUMP, K_RET, K_TRAP, decodeInto, decodeNext, decoded, emptyInsn, type X86Insn } from './decode.js';
 
 /** x86-64 relocation types (psABI), with the size of the field each one patches. */
 const RELOCATIONS: Record<number, { name: string; size: number; pcRelative: boolean; address: boolean }> = {
@@ -32,6 +31,9 @@ const RELOCATIONS: Record<number, { name: string; size: number; pcRelative: bool
   42: { name: 'R_X86_64_REX_GOTPCRELX', size: 4, pcRelative: true, address: true },
 };
 
+/** e_machine of x86-64 objects (gABI). */
+const EM_X86_64 = 62;
+
 function relocationInfo(type: number) {
   return RELOCATIONS[type] ?? { name: `R_X86_64_${type}`, size: 4, pcRelative: false, address: false };
 }
@@ -39,6 +41,8 @@ function relocationInfo(type: number) {
 export const x86_64Backend: ArchBackend = {
   name: 'x86_64',
   machine: EM_X86_64,
+  elfClass: 64,
+  endian: 'little',
 
   relocationName(type: number): string {
     return relocationInfo(type).name;
@@ -80,39 +84,22 @@ export const x86_64Backend: ArchBackend = {
 
   lineNumberShifts(a: Uint8Array, b: Uint8Array): LineArgument[] | undefined {
     if (a.length !== b.length) return undefined;
-    let pc = 0;
     const found: LineArgument[] = [];
-    const pending: LineArgument[] = [];
-    let sinceArgument = 0;
-    while (pc < a.length) {
+    for (let pc = 0; pc < a.length; ) {
       const otherLength = decodeNext(b, pc, b.length);
       const length = decodeNext(a, pc, a.length);
       if (length === 0 || length !== otherLength) return undefined;
-      const kind = decoded.kind;
       const end = pc + length;
       let same = true;
       for (let i = pc; i < end; i++) if (a[i] !== b[i]) same = false;
       if (!same) {
-        const la = lineArgument(a, pc, length);
-        const lb = lineArgument(b, pc, length);
-        if (la === undefined || lb === undefined || la.register !== lb.register) return undefined;
-        // A pushed constant is a stack argument: its position is known at the call.
-        pending.push({ shift: lb.value - la.value, original: la.value, register: la.register, argument: la.register === STACK ? STACK_ARGUMENTS : ARGUMENT_INDEX[la.register], offset: pc, callOffset: -1 });
-        sinceArgument = 0;
-      } else if (pending.length > 0) {
-        // The constant must reach a call as an argument, as __LINE__ passed to a
-        // logging or journalling helper does; anything else may be a real change.
-        // A tail call (jmp to another function) passes arguments as a call does.
-        if (kind === K_CALL || kind === K_JUMP) {
-          for (const arg of pending) found.push({ ...arg, callOffset: pc });
-          pending.length = 0;
-        } else if (++sinceArgument > 24 || kind === K_RET) return undefined;
-        // Arguments are pushed last to first: each push after a pushed constant puts it one further.
-        else if (isPush(a, pc, length)) for (const arg of pending) if (arg.register === STACK) arg.argument++;
+        const constant = differingImmediate(a, b, pc, length);
+        if (constant === undefined) return undefined;
+        found.push(constant);
       }
       pc = end;
     }
-    return found.length > 0 && pending.length === 0 ? found : undefined;
+    return found.length > 0 ? found : undefined;
   },
 
   scanSection(object: ElfObject, sectionIndex: number, starts: readonly number[], twin?: DecodedTwin): SectionCode {
@@ -346,6 +333,184 @@ function lineArgument(code: Uint8Array, at: number, length: number): { register:
   const value = (code[p + 1] | (code[p + 2] << 8) | (code[p + 3] << 16) | (code[p + 4] << 24)) >>> 0;
   if (!ARGUMENT_REGISTERS.has(register) || value === 0 || value > MAX_LINE) return undefined;
   return { register, value };
+}
+
+/**
+ * The instruction at `at` differs between `a` and `b` only in its immediate operand: that
+ * constant, with the call that receives it when it is loaded into an argument register or
+ * pushed as a stack argument (`callOffset` -1 when no call is found: then only the span of
+ * proven lines can show it is a line number).
+ */
+function differingImmediate(a: Uint8Array, b: Uint8Array, at: number, length: number): LineArgument | undefined {
+  decodeNext(a, at, a.length);
+  const immOffset = decoded.immOffset;
+  const immSize = decoded.immSize;
+  if (immOffset < 0) return undefined;
+  decodeNext(b, at, b.length);
+  if (decoded.immOffset !== immOffset || decoded.immSize !== immSize) return undefined;
+  const first = at + immOffset;
+  const last = first + immSize;
+  for (let i = at; i < at + length; i++) if ((i < first || i >= last) && a[i] !== b[i]) return undefined;
+  const original = readImmediate(a, first, immSize);
+  const shift = readImmediate(b, first, immSize) - original;
+  const loaded = lineArgument(a, at, length);
+  const consumer = loaded === undefined ? undefined : consumerOf(a, at + length, loaded.register);
+  if (loaded === undefined || consumer === undefined) return { shift, original, register: -1, argument: -1, offset: at, callOffset: -1 };
+  const argument = loaded.register === STACK ? STACK_ARGUMENTS + consumer.pushes : ARGUMENT_INDEX[consumer.register];
+  return { shift, original, register: consumer.register, argument, offset: at, callOffset: consumer.callOffset };
+}
+
+function readImmediate(code: Uint8Array, at: number, size: number): number {
+  let value = 0;
+  for (let i = size - 1; i >= 0; i--) value = value * 256 + code[at + i];
+  return value;
+}
+
+/** Steps followed from a constant to the call that consumes it, over all paths. */
+const CONSUMER_STEPS = 64;
+/** Conditional branches whose other side is tried when a path ends without a call. */
+const CONSUMER_BRANCHES = 4;
+
+/**
+ * The call that receives a constant just loaded into `register` (or pushed, STACK): the
+ * first call reached with the value still in an argument register, following the
+ * function's own jumps (GCC shares one call between several error paths, each of which
+ * loads its own `__LINE__` and jumps to it) and, where a path loses the value (the register
+ * overwritten, a return), the other side of the conditional branches passed on the way.
+ * A jump whose target field is zero leaves the function (its relocation was masked): a
+ * tail call, which passes arguments as a call does.
+ */
+function consumerOf(code: Uint8Array, start: number, register: number): { callOffset: number; register: number; pushes: number } | undefined {
+  const branches: { pc: number; live: number; pushes: number }[] = [];
+  let pc = start;
+  let live = register === STACK ? 0 : 1 << register;
+  let pushes = 0;
+  let tried = 0;
+  for (let steps = 0; steps < CONSUMER_STEPS; steps++) {
+    const length = pc < code.length ? decodeNext(code, pc, code.length) : 0;
+    let ended = length === 0;
+    if (!ended) {
+      const kind = decoded.kind;
+      const target = pc + length + decoded.displacement;
+      const inside = decoded.relOffset >= 0 && decoded.displacement !== 0 && target >= 0 && target < code.length;
+      if (kind === K_CALL || kind === K_ICALL || (kind === K_JUMP && !inside)) {
+        const argumentRegister = firstArgumentRegister(live);
+        if (register === STACK || argumentRegister >= 0) return { callOffset: pc, register: register === STACK ? STACK : argumentRegister, pushes };
+        ended = true;
+      } else if (kind === K_JUMP) {
+        pc = target;
+        continue;
+      } else if (kind === K_RET || kind === K_IJUMP || kind === K_TRAP) ended = true;
+      else {
+        if (kind === K_COND && inside && branches.length < CONSUMER_BRANCHES) branches.push({ pc: target, live, pushes });
+        if (register === STACK) {
+          if (isPush(code, pc, length)) pushes++;
+          else if (releasesStack(code, pc, length)) ended = true;
+        } else {
+          const effect = registerEffect(code, pc, length);
+          if (effect.copyFrom >= 0 && live & (1 << effect.copyFrom)) live |= 1 << effect.copyTo;
+          else live &= ~effect.writes;
+          if (live === 0) ended = true;
+        }
+      }
+    }
+    if (ended) {
+      const next = branches.shift();
+      if (next === undefined || ++tried > CONSUMER_BRANCHES) return undefined;
+      ({ pc, live, pushes } = next);
+      continue;
+    }
+    pc += length;
+  }
+  return undefined;
+}
+
+/** Calling-convention order: rdi, rsi, rdx, rcx, r8, r9. */
+const ARGUMENT_ORDER = [7, 6, 2, 1, 8, 9];
+
+function firstArgumentRegister(live: number): number {
+  for (const r of ARGUMENT_ORDER) if (live & (1 << r)) return r;
+  return -1;
+}
+
+/** `pop` or `add $n,%rsp`: the pushed arguments are gone. */
+function releasesStack(code: Uint8Array, at: number, length: number): boolean {
+  const rex = code[at] >= 0x40 && code[at] <= 0x4f ? 1 : 0;
+  const opcode = code[at + rex];
+  if (opcode >= 0x58 && opcode <= 0x5f) return true;
+  return (opcode === 0x83 || opcode === 0x81) && length > rex + 1 && code[at + rex + 1] === 0xc4;
+}
+
+const effect = { writes: 0, copyFrom: -1, copyTo: -1 };
+const LEGACY_PREFIXES = new Set([0x66, 0x67, 0xf2, 0xf3, 0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65, 0xf0]);
+
+/**
+ * The general registers (as a bit mask) an instruction writes, for the forms compilers use
+ * between loading an argument and the call; a register-to-register `mov` is a copy. Forms
+ * not listed here are taken to write no register.
+ */
+function registerEffect(code: Uint8Array, at: number, length: number): typeof effect {
+  effect.writes = 0;
+  effect.copyFrom = -1;
+  effect.copyTo = -1;
+  const end = at + length;
+  let p = at;
+  while (p < end && LEGACY_PREFIXES.has(code[p])) p++;
+  const rex = p < end && code[p] >= 0x40 && code[p] <= 0x4f ? code[p++] : 0;
+  if (p >= end) return effect;
+  const opcode = code[p];
+  const modrm = p + 1 < end ? code[p + 1] : 0;
+  const mod = modrm >> 6;
+  const reg = ((modrm >> 3) & 7) + (rex & 4 ? 8 : 0);
+  const rm = (modrm & 7) + (rex & 1 ? 8 : 0);
+  const direct = mod === 3;
+  const write = (r: number) => (effect.writes |= 1 << r);
+  if (opcode === 0x0f) {
+    const second = p + 1 < end ? code[p + 1] : 0;
+    const m = p + 2 < end ? code[p + 2] : 0;
+    const r2 = ((m >> 3) & 7) + (rex & 4 ? 8 : 0);
+    if (second === 0xb6 || second === 0xb7 || second === 0xbe || second === 0xbf || second === 0xaf || (second >= 0x40 && second <= 0x4f)) write(r2);
+    else if (second >= 0x90 && second <= 0x9f && m >> 6 === 3) write((m & 7) + (rex & 1 ? 8 : 0));
+    return effect;
+  }
+  if (opcode >= 0xb8 && opcode <= 0xbf) write(opcode - 0xb8 + (rex & 1 ? 8 : 0));
+  else if (opcode >= 0xb0 && opcode <= 0xb7) write(opcode - 0xb0 + (rex & 1 ? 8 : 0));
+  else if (opcode >= 0x58 && opcode <= 0x5f) write(opcode - 0x58 + (rex & 1 ? 8 : 0));
+  else if (opcode === 0x89 && direct) {
+    effect.copyFrom = reg;
+    effect.copyTo = rm;
+    write(rm);
+  } else if (opcode === 0x8b) {
+    if (direct) {
+      effect.copyFrom = rm;
+      effect.copyTo = reg;
+    }
+    write(reg);
+  } else if (opcode === 0x8d || opcode === 0x63 || opcode === 0x69 || opcode === 0x6b) write(reg);
+  else if ((opcode === 0xc7 || opcode === 0xc6) && direct) write(rm);
+  else if (opcode < 0x40 && (opcode & 7) <= 3 && (opcode & 0xf8) !== 0x38) {
+    // add/or/adc/sbb/and/sub/xor: direction bit 1 writes the reg operand.
+    if (opcode & 2) write(reg);
+    else if (direct) write(rm);
+  } else if ((opcode === 0x80 || opcode === 0x81 || opcode === 0x83) && direct && ((modrm >> 3) & 7) !== 7) write(rm);
+  else if ((opcode === 0xc0 || opcode === 0xc1 || (opcode >= 0xd0 && opcode <= 0xd3)) && direct) write(rm);
+  else if ((opcode === 0xf6 || opcode === 0xf7) && ((modrm >> 3) & 7) >= 2) {
+    if (((modrm >> 3) & 7) <= 3) {
+      if (direct) write(rm);
+    } else {
+      write(0);
+      write(2);
+    }
+  } else if (opcode === 0xff && direct && ((modrm >> 3) & 7) <= 1) write(rm);
+  else if (opcode === 0x87 && direct) {
+    write(reg);
+    write(rm);
+  } else if (opcode >= 0x91 && opcode <= 0x97) {
+    write(0);
+    write(opcode - 0x90 + (rex & 1 ? 8 : 0));
+  } else if (opcode === 0x99) write(2);
+  else if (opcode === 0x98) write(0);
+  return effect;
 }
 
 function pushAddressReference(out: SectionCodeBuilder, table: RelocationTable, r: number): void {

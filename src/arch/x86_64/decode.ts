@@ -79,10 +79,10 @@ const K_OTHER = 0;
 export const K_CALL = 1;
 export const K_JUMP = 2;
 export const K_COND = 3;
-const K_ICALL = 4;
-const K_IJUMP = 5;
+export const K_ICALL = 4;
+export const K_IJUMP = 5;
 export const K_RET = 6;
-const K_TRAP = 7;
+export const K_TRAP = 7;
 const K_SHIFT = 8;
 
 const KIND_NAMES: readonly InsnKind[] = [
@@ -599,7 +599,7 @@ export function decodeInto(code: Uint8Array, offset: number, end: number | undef
  * section decodes millions of instructions, and this way none of them becomes an object.
  * Offsets are from the instruction's first byte; -1 where the instruction has no such field.
  */
-export const decoded = { kind: 0, relOffset: -1, relSize: 0, displacement: 0, dispOffset: -1, ripRelative: false };
+export const decoded = { kind: 0, relOffset: -1, relSize: 0, displacement: 0, dispOffset: -1, ripRelative: false, immOffset: -1, immSize: 0 };
 
 /** Decodes the instruction at `offset` (before `end`) into `decoded`; its length, or 0 if undecodable. */
 export function decodeNext(code: Uint8Array, offset: number, end: number): number {
@@ -612,6 +612,8 @@ export function decodeNext(code: Uint8Array, offset: number, end: number): numbe
   decoded.displacement = oRelSize !== 0 ? oDisp : 0;
   decoded.dispOffset = oDispSize !== 0 ? oDispOff : -1;
   decoded.ripRelative = oRip;
+  decoded.immOffset = oImmSize !== 0 ? oImmOff : -1;
+  decoded.immSize = oImmSize;
   return length;
 }
 

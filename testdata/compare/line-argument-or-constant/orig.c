@@ -5,8 +5,12 @@
  *  - __might_sleep() is a kernel function known to take a line (line_callee);
  *  - log_msg()'s format prints the value as "%s:%d" after __func__ (format);
  *  - report_state()'s constant lies between the proven lines of its own function (span).
- * report() and trace_line() are callees nobody can tell take lines: their moved
- * __LINE__ values are reported as changes (reason constant), and so is logoff's 4 -> 5.
+ *  - warn_here() passes it to report() right after its own name, __func__ (function_name);
+ *  - check_all()'s three error paths jump to one shared __might_sleep() call, which the
+ *    constant reaches only by following the jumps (line_callee).
+ * report() with another string, and trace_line(), are callees nobody can tell take lines:
+ * their moved __LINE__ values are reported as changes (reason constant), and so is
+ * logoff's 4 -> 5.
  */
 struct conn;
 extern void set_state(struct conn *c, int state);
@@ -24,10 +28,41 @@ void logoff(struct conn *c)
 int warn_twice(int x)
 {
 	if (x < 0)
-		report(__func__, __LINE__);
+		report("negative", __LINE__);
 	if (x > 1000)
+		report("too large", __LINE__);
+	return x + 1;
+}
+
+int warn_here(int x)
+{
+	if (x < 0)
 		report(__func__, __LINE__);
 	return x + 1;
+}
+
+/* Three error paths, one call: each path loads its own __LINE__ and jumps to the call
+ * they share (the shape GCC also makes of ocfs2's mlog() calls). */
+int check_all(int a, int b, int c)
+{
+	int line;
+
+	if (a < 0) {
+		line = __LINE__;
+		goto bad;
+	}
+	if (b < 0) {
+		line = __LINE__;
+		goto bad;
+	}
+	if (c < 0) {
+		line = __LINE__;
+		goto bad;
+	}
+	return a + b + c;
+bad:
+	__might_sleep(__FILE__, line);
+	return -1;
 }
 
 int warn_once(int x)
