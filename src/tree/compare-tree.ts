@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { backendFor } from '../arch/index.js';
 import { readElfFile } from '../elf/reader.js';
@@ -30,54 +31,71 @@ async function runAll(requests: ObjectPairRequest[], options: TreeOptions): Prom
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   let done = 0;
   const progress = () => options.onProgress?.(++done, requests.length);
-  // Workers leave assembler text to this thread, which is idle while they compare.
+  // Workers leave assembler text to the thread that writes the report.
   const complete = (result: ObjectPairResult) => {
     if (result.report) fillAssemblerText(result.report);
+    progress();
     return result;
   };
-  if (jobs === 1 || requests.length < 2) {
-    const results: ObjectPairResult[] = [];
-    for (const request of requests) {
+  // Largest pairs first, so that no thread is left with a big module at the end.
+  const order = requests.map((_, i) => i);
+  const sizes = requests.map((r) => fileSize(r.original) + fileSize(r.patched));
+  order.sort((x, y) => sizes[y] - sizes[x] || x - y);
+  // Pairs go out a few at a time: one message per pair cost more than the smaller pairs take.
+  const batch = jobs === 1 ? 1 : Math.max(1, Math.min(MAX_BATCH, Math.floor(requests.length / (jobs * 4))));
+  const batches: number[][] = [];
+  for (let i = 0; i < order.length; i += batch) batches.push(order.slice(i, i + batch));
+  const results: ObjectPairResult[] = new Array(requests.length);
+  let next = 0;
+  const take = () => (next < batches.length ? batches[next++] : undefined);
+
+  // This thread compares too: it is one of the `jobs`, and the workers' results need it only
+  // briefly. Between batches it lets worker messages, signals and the progress bar through.
+  const here = async () => {
+    for (let b = take(); b; b = take()) {
       if (options.signal?.aborted) throw options.signal.reason;
-      results.push(complete(compareObjectPair(request)));
-      progress();
-      // Let signals and the progress bar through between objects.
+      for (const i of b) results[i] = complete(compareObjectPair(requests[i]));
       await new Promise((resolve) => setImmediate(resolve));
     }
+  };
+  const workers = Math.min(jobs - 1, Math.max(0, batches.length - 1));
+  if (workers === 0) {
+    await here();
     return results;
   }
   const { Piscina } = await import('piscina');
-  // Pairs go to the workers a few at a time: one message per pair cost the main thread (which
-  // shares the cores with the workers) more than the smaller pairs take to compare.
-  // Small trees still spread over every worker.
-  const batch = Math.max(1, Math.min(MAX_BATCH, Math.floor(requests.length / (jobs * 4))));
-  const batches: ObjectPairRequest[][] = [];
-  for (let i = 0; i < requests.length; i += batch) batches.push(requests.slice(i, i + batch));
-  // Every queued batch listens on the one signal.
-  if (options.signal) setMaxListeners(batches.length + 10, options.signal);
+  if (options.signal) setMaxListeners(2 * workers + 10, options.signal);
   const pool = new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
-    minThreads: Math.min(jobs, batches.length),
-    maxThreads: Math.min(jobs, batches.length),
+    minThreads: workers,
+    maxThreads: workers,
+    // Each worker holds a second batch, so that it does not wait for this thread to finish
+    // its own before it gets more.
+    concurrentTasksPerWorker: 2,
     idleTimeout: 1000,
     // A pair's model is garbage once it is compared; with the default young generation
     // most of it is copied once or twice before it dies (measured: about 20% of the time).
     resourceLimits: { maxYoungGenerationSizeMb: 96 },
   });
+  const feed = async () => {
+    for (let b = take(); b; b = take()) {
+      const out = (await pool.run(b.map((i) => requests[i]), { signal: options.signal })) as ObjectPairResult[];
+      for (let k = 0; k < b.length; k++) results[b[k]] = complete(out[k]);
+    }
+  };
   try {
-    const results = await Promise.all(
-      batches.map(async (batch) => {
-        const done = (await pool.run(batch, { signal: options.signal })) as ObjectPairResult[];
-        for (let i = 0; i < done.length; i++) {
-          complete(done[i]);
-          progress();
-        }
-        return done;
-      }),
-    );
-    return results.flat();
+    await Promise.all([...Array.from({ length: 2 * workers }, feed), here()]);
+    return results;
   } finally {
     await pool.destroy();
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }
 

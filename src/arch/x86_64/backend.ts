@@ -1,7 +1,21 @@
-import type { ElfObject, RelocationTable } from '../../elf/types.js';
-import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type ArchBackend, type DecodedTwin, type InstructionShape, type LineArgument, type SectionCode, type UndecodableRange } from '../backend.js';
+import type { RelocationTable } from '../../elf/types.js';
+import {
+  KIND_ADDRESS,
+  KIND_CALL,
+  KIND_JUMP,
+  SectionCodeBuilder,
+  type ArchBackend,
+  type CodeSection,
+  type DecodedTwin,
+  type InstructionShape,
+  type LineArgument,
+  type SectionCode,
+  type UndecodableRange,
+} from '../backend.js';
+import { LINE_CALLEES } from '../linux/line-callees.js';
 import { lowerBound } from '../../sorted.js';
 import { disassembleOne } from './disasm.js';
+import { X86_64_SPECIAL_SECTIONS, x86_64KernelThunk } from './kernel.js';
 import { K_CALL, K_COND, K_ICALL, K_IJUMP, K_JUMP, K_RET, K_TRAP, decodeInto, decodeNext, decoded, emptyInsn, type X86Insn } from './decode.js';
 
 /** x86-64 relocation types (psABI), with the size of the field each one patches. */
@@ -31,6 +45,13 @@ const RELOCATIONS: Record<number, { name: string; size: number; pcRelative: bool
   42: { name: 'R_X86_64_REX_GOTPCRELX', size: 4, pcRelative: true, address: true },
 };
 
+/** Assembler text by instruction bytes (and address, for relative operands). */
+const instructionTexts = new Map<string, string>();
+const MAX_INSTRUCTION_TEXTS = 100_000;
+
+/** The longest x86-64 instruction, in bytes: also how many instruction starts are tried before a relocation. */
+const MAX_INSTRUCTION = 15;
+
 /** e_machine of x86-64 objects (gABI). */
 const EM_X86_64 = 62;
 
@@ -43,10 +64,11 @@ export const x86_64Backend: ArchBackend = {
   machine: EM_X86_64,
   elfClass: 64,
   endian: 'little',
+  maxInstructionLength: MAX_INSTRUCTION,
 
-  relocationName(type: number): string {
-    return relocationInfo(type).name;
-  },
+  kernelThunk: x86_64KernelThunk,
+  specialSections: X86_64_SPECIAL_SECTIONS,
+  lineCallees: LINE_CALLEES,
 
   instructionAt(code: Uint8Array, offset: number, end: number): InstructionShape {
     const length = decodeNext(code, offset, end);
@@ -73,7 +95,19 @@ export const x86_64Backend: ArchBackend = {
   },
 
   instructionText(code: Uint8Array, offset: number, length: number, address: number): string {
-    return disassembleOne(code, offset, length, address);
+    // A tree's differences repeat the same instructions (a struct field that moved is read
+    // the same way in hundreds of functions); the text depends on the address only for
+    // relative operands.
+    const end = offset + length;
+    const relative = decodeNext(code, offset, end) !== length || decoded.relOffset >= 0 || decoded.ripRelative;
+    const key = Buffer.from(code.buffer, code.byteOffset + offset, length).toString('latin1') + (relative ? `@${address}` : '');
+    let text = instructionTexts.get(key);
+    if (text === undefined) {
+      if (instructionTexts.size >= MAX_INSTRUCTION_TEXTS) instructionTexts.clear();
+      text = disassembleOne(code, offset, length, address);
+      instructionTexts.set(key, text);
+    }
+    return text;
   },
 
   dataReference(relocationType: number) {
@@ -102,13 +136,13 @@ export const x86_64Backend: ArchBackend = {
     return found.length > 0 ? found : undefined;
   },
 
-  scanSection(object: ElfObject, sectionIndex: number, starts: readonly number[], twin?: DecodedTwin): SectionCode {
-    const code = object.sectionData(sectionIndex);
-    const table = object.relocationTable(sectionIndex);
+  decodeSection(section: CodeSection, twin?: DecodedTwin): SectionCode {
+    const code = section.bytes;
+    const table = section.relocations;
     const relocationCount = table.count;
-    const sortedStarts = sortedUniqueStarts(starts, code.length);
+    const sortedStarts = sortedUniqueStarts(section.starts, code.length);
 
-    const out = new SectionCodeBuilder(sectionIndex, relocationCount + (code.length >> 5));
+    const out = new SectionCodeBuilder(section.index, relocationCount + (code.length >> 5));
     const codeEnd = code.length;
     let r = 0;
     // Offset of the next relocation: checked at every instruction, so kept at hand.
@@ -177,8 +211,6 @@ export const x86_64Backend: ArchBackend = {
   },
 };
 
-/** Instruction start candidates tried before a relocation: the longest x86-64 instruction is 15 bytes. */
-const MAX_INSTRUCTION = 15;
 const candidate = emptyInsn();
 
 /**
