@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Lists the kernel functions that take a source line number, for src/compare/line-callees.ts.
+"""Lists the kernel functions that take a source line number, for src/arch/linux/line-callees.ts.
 
     scripts/list-line-callees.py LINUX_SOURCE_DIR > list.txt
 

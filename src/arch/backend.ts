@@ -1,11 +1,12 @@
 import type { ElfObject, RelocationTable } from '../elf/types.js';
+import type { DecodedTwin, SectionCode, TransferKind } from './section-code.js';
 
-/**
- * What an instruction does to control flow, as far as the function model cares.
- * `call` and `jump` are direct transfers; the model later decides whether a jump is
- * a jump into a part or a tail call, which needs knowledge of the whole object.
+/*
+ * The interface between the architecture-independent program and an architecture's
+ * backend (src/arch/<isa>/). Code outside src/arch imports from here and from index.ts
+ * only; the decoded code's columns (section-code.ts) are re-exported here for it.
  */
-export type TransferKind = 'call' | 'jump' | 'address';
+export * from './section-code.js';
 
 /** A constant that differs between two builds of a function and is passed to a call. */
 export interface LineArgument {
@@ -23,35 +24,6 @@ export interface LineArgument {
   callOffset: number;
 }
 
-/** A location in the object: a symbol plus addend, or a section plus offset. */
-export type ReferenceTarget =
-  | { kind: 'symbol'; symbol: number; addend: number }
-  | { kind: 'section'; section: number; offset: number };
-
-/**
- * One reference made by code in an executable section: either a relocated field or a
- * PC-relative field the assembler already resolved (same-section branches and
- * RIP-relative operands in objects built without -ffunction-sections).
- */
-export interface CodeReference {
-  /** Offset in the section of the first byte of the referencing instruction. */
-  insnOffset: number;
-  /** Offset in the section of the relocated or PC-relative field, and its size. */
-  fieldOffset: number;
-  fieldSize: number;
-  kind: TransferKind;
-  /** Conditional jumps can tail-call too (gcc emits `jcc func` for sibling calls). */
-  conditional: boolean;
-  /**
-   * Where control or the address goes. For a relocation: the relocation's symbol with the
-   * addend corrected to point at the referenced byte (for PC-relative fields, the distance
-   * from the field to the end of the instruction is added back).
-   */
-  target: ReferenceTarget;
-  /** The type of the relocation behind this reference; undefined for a field the assembler resolved. */
-  relocationType?: number;
-}
-
 /** What a reader of one instruction needs to compare it across builds. */
 export interface InstructionShape {
   length: number;
@@ -59,213 +31,108 @@ export interface InstructionShape {
   branchSize: number;
 }
 
-/** Bytes the decoder could not decode: `length` bytes from `offset`. */
-export interface UndecodableRange {
-  readonly offset: number;
-  readonly length: number;
-}
-
-/** Codes of `TransferKind` in the `kind` column of `SectionCode`. */
-export const TRANSFER_KINDS: readonly TransferKind[] = ['call', 'jump', 'address'];
-export const KIND_CALL = 0;
-export const KIND_JUMP = 1;
-export const KIND_ADDRESS = 2;
-
-/**
- * The references of one executable section, ascending by field offset, in columns: kernel
- * objects have hundreds of thousands of them, and one object each would cost more to make
- * and collect than the decoding that finds them.
- */
-/**
- * The same section of another build, already decoded, for ranges whose bytes are the same
- * in both: their references are copied (moved by the ranges' distance) instead of decoded
- * again. Comparing two builds of a kernel module, most functions are such ranges.
- */
-export interface DecodedTwin {
-  /** The twin's decoded section and its relocations. */
-  code: SectionCode;
-  relocations: RelocationTable;
-  /** Start of the twin's range with the same bytes as [start, end) here, if there is one. */
-  rangeFor(start: number, end: number): number | undefined;
-}
-
-export interface SectionCode {
-  readonly section: number;
-  /** How many instructions were decoded. */
-  readonly instructionCount: number;
-  /** How many references; every column has this many entries. */
-  readonly count: number;
-  readonly insnOffset: Uint32Array;
-  readonly fieldOffset: Uint32Array;
-  readonly fieldSize: Uint8Array;
-  /** KIND_CALL, KIND_JUMP or KIND_ADDRESS. */
-  readonly kind: Uint8Array;
-  /** 1 for a conditional jump. */
-  readonly conditional: Uint8Array;
+/** One executable section, as a backend decodes it. */
+export interface CodeSection {
+  readonly index: number;
+  readonly bytes: Uint8Array;
+  /** Its relocations, by offset. */
+  readonly relocations: RelocationTable;
   /**
-   * The relocation's symbol, or -1 for a field the assembler resolved: its target is then
-   * `value` as an offset in this same section.
+   * Offsets where symbols start in it (any order, repeats allowed): linear decoding
+   * restarts at each of them, and at the section's start.
    */
-  readonly symbol: Int32Array;
-  /** With a symbol: the addend, corrected as `CodeReference.target` says; else the section offset. */
-  readonly value: Float64Array;
-  /** The relocation type, or -1 for a field the assembler resolved. */
-  readonly relocationType: Int32Array;
-  /**
-   * Byte ranges the decoder could not decode (data in code, or unknown opcodes), ascending
-   * and disjoint, offsets in the section. Each runs from the first byte that did not decode
-   * to where decoding resumed: the next point it could trust (an instruction start that puts
-   * a relocatable field on a relocation, the target of a branch decoded before it in the same
-   * range) or else the next symbol. Relocations inside one are address references.
-   */
-  readonly undecodable: readonly UndecodableRange[];
-  /** Reference `i` as an object, for readers that want one (tests, tools); the model uses the columns. */
-  reference(i: number): CodeReference;
-}
-
-/** Collects a section's references into columns; backends push in any order. */
-export class SectionCodeBuilder {
-  private n = 0;
-  private insnOffset: Uint32Array;
-  private fieldOffset: Uint32Array;
-  private fieldSize: Uint8Array;
-  private kind: Uint8Array;
-  private conditional: Uint8Array;
-  private symbol: Int32Array;
-  private value: Float64Array;
-  private relocationType: Int32Array;
-  /** Pushed in ascending order of offset (decoding and twin copies both go up the section). */
-  readonly undecodable: UndecodableRange[] = [];
-  instructionCount = 0;
-
-  constructor(
-    readonly section: number,
-    expected: number,
-  ) {
-    const capacity = Math.max(16, expected);
-    this.insnOffset = new Uint32Array(capacity);
-    this.fieldOffset = new Uint32Array(capacity);
-    this.fieldSize = new Uint8Array(capacity);
-    this.kind = new Uint8Array(capacity);
-    this.conditional = new Uint8Array(capacity);
-    this.symbol = new Int32Array(capacity);
-    this.value = new Float64Array(capacity);
-    this.relocationType = new Int32Array(capacity);
-  }
-
-  push(insnOffset: number, fieldOffset: number, fieldSize: number, kind: number, conditional: boolean, symbol: number, value: number, relocationType: number): void {
-    if (this.n === this.insnOffset.length) this.grow();
-    const i = this.n++;
-    this.insnOffset[i] = insnOffset;
-    this.fieldOffset[i] = fieldOffset;
-    this.fieldSize[i] = fieldSize;
-    this.kind[i] = kind;
-    this.conditional[i] = conditional ? 1 : 0;
-    this.symbol[i] = symbol;
-    this.value[i] = value;
-    this.relocationType[i] = relocationType;
-  }
-
-  get count(): number {
-    return this.n;
-  }
-
-  /** Drops the references pushed since `count` was `n`. */
-  truncate(n: number): void {
-    this.n = Math.min(this.n, n);
-  }
-
-  private grow(): void {
-    const size = this.insnOffset.length * 2;
-    const bigger = <T extends Uint32Array | Uint8Array | Int32Array | Float64Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(size);
-      b.set(a);
-      return b;
-    };
-    this.insnOffset = bigger(this.insnOffset);
-    this.fieldOffset = bigger(this.fieldOffset);
-    this.fieldSize = bigger(this.fieldSize);
-    this.kind = bigger(this.kind);
-    this.conditional = bigger(this.conditional);
-    this.symbol = bigger(this.symbol);
-    this.value = bigger(this.value);
-    this.relocationType = bigger(this.relocationType);
-  }
-
-  finish(): SectionCode {
-    const n = this.n;
-    let columns = {
-      insnOffset: this.insnOffset.subarray(0, n),
-      fieldOffset: this.fieldOffset.subarray(0, n),
-      fieldSize: this.fieldSize.subarray(0, n),
-      kind: this.kind.subarray(0, n),
-      conditional: this.conditional.subarray(0, n),
-      symbol: this.symbol.subarray(0, n),
-      value: this.value.subarray(0, n),
-      relocationType: this.relocationType.subarray(0, n),
-    };
-    let sorted = true;
-    for (let i = 1; i < n && sorted; i++) if (columns.fieldOffset[i] < columns.fieldOffset[i - 1]) sorted = false;
-    if (!sorted) {
-      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => columns.fieldOffset[a] - columns.fieldOffset[b] || a - b);
-      const permute = <T extends Uint32Array | Uint8Array | Int32Array | Float64Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(n);
-        for (let i = 0; i < n; i++) b[i] = a[order[i]];
-        return b;
-      };
-      columns = {
-        insnOffset: permute(columns.insnOffset),
-        fieldOffset: permute(columns.fieldOffset),
-        fieldSize: permute(columns.fieldSize),
-        kind: permute(columns.kind),
-        conditional: permute(columns.conditional),
-        symbol: permute(columns.symbol),
-        value: permute(columns.value),
-        relocationType: permute(columns.relocationType),
-      };
-    }
-    const section = this.section;
-    return {
-      section,
-      instructionCount: this.instructionCount,
-      count: n,
-      ...columns,
-      undecodable: this.undecodable,
-      reference(i: number): CodeReference {
-        const symbol = columns.symbol[i];
-        const type = columns.relocationType[i];
-        return {
-          insnOffset: columns.insnOffset[i],
-          fieldOffset: columns.fieldOffset[i],
-          fieldSize: columns.fieldSize[i],
-          kind: TRANSFER_KINDS[columns.kind[i]],
-          conditional: columns.conditional[i] === 1,
-          target: symbol >= 0 ? { kind: 'symbol', symbol, addend: columns.value[i] } : { kind: 'section', section, offset: columns.value[i] },
-          ...(type >= 0 ? { relocationType: type } : {}),
-        };
-      },
-    };
-  }
+  readonly starts: readonly number[];
 }
 
 /**
- * An architecture backend: turns the bytes and relocations of one executable section into
- * classified references. Implementations must not throw on odd code: undecodable bytes
- * are reported in `undecodable`, and their relocations fall back to `address`.
+ * What a kernel helper reached by a call or jump is, when it is one: the ftrace hook
+ * (`ftrace`), a function return made through a thunk (`return`), or an indirect call or
+ * jump made through a thunk (`indirect`). Transfers to these are counted, not edges.
+ */
+export type KernelThunk = 'ftrace' | 'return' | 'indirect';
+
+/**
+ * The layout of one of the kernel's tables that describe code from outside it
+ * (`__jump_table`, `__ex_table`, `__bug_table`, ...). Each entry starts with a PC-relative
+ * pointer to the instruction it is about, which tells the function it belongs to; the
+ * generic code in model/special.ts reads entries through these fields only.
+ */
+export interface SpecialSectionLayout {
+  /** Entry size in bytes. */
+  size: number;
+  /** A parallel table of fixed-size records, one per entry (ORC). */
+  parallel?: { section: string; size: number };
+  /** Bytes of the entry that hold a source line number, compared as a line shift. */
+  line?: { offset: number; size: 2 | 4 };
+  /** Bytes of the entry that hold its flags, shown with the line. */
+  flags?: { offset: number; size: 2 | 4 };
+  /** An alternative: where the replacement pointer and its length byte are. */
+  replacement?: { pointer: number; length: number };
+  /**
+   * A static branch: the offset of the PC-relative field that holds where the entry's site
+   * jumps when the branch is taken. The code holds a NOP there, so the entry is the jump.
+   */
+  jumpTarget?: number;
+  /**
+   * Entries written only where some state changes (ORC's unwind state): whether a
+   * function's first instruction has one depends on how the function before it ended.
+   */
+  skipEntryAtStart?: boolean;
+}
+
+/** Special-section layouts by section name. */
+export type SpecialSectionLayouts = Readonly<Record<string, Readonly<SpecialSectionLayout>>>;
+
+/**
+ * A backend's table of layouts with every field present on every layout, so that the code
+ * reading them sees one object shape, not one per table.
+ */
+export function specialSectionLayouts(layouts: Record<string, SpecialSectionLayout>): SpecialSectionLayouts {
+  const table: Record<string, SpecialSectionLayout> = {};
+  for (const [name, l] of Object.entries(layouts)) {
+    table[name] = Object.freeze({
+      size: l.size,
+      parallel: l.parallel,
+      line: l.line,
+      flags: l.flags,
+      replacement: l.replacement,
+      jumpTarget: l.jumpTarget,
+      skipEntryAtStart: l.skipEntryAtStart ?? false,
+    });
+  }
+  return Object.freeze(table);
+}
+
+/**
+ * An architecture backend: everything that knows an instruction set and the kernel's
+ * conventions on it. The model, the comparer and the derivation ask it and never name an
+ * architecture (docs/architectures.md).
+ *
+ * Implementations must not throw on odd code: undecodable bytes are reported in
+ * `SectionCode.undecodable`, and their relocations fall back to `address`.
  */
 export interface ArchBackend {
-  /** The architecture's name as `uname -m` spells it (`x86_64`): a report's `arch`. */
+  /** The architecture's name as `uname -m` spells it: a report's `arch`. */
   readonly name: string;
   /** The objects this backend reads: their e_machine, ELF class and byte order. */
   readonly machine: number;
   readonly elfClass: ElfObject['elfClass'];
   readonly endian: ElfObject['endian'];
+
+  // Decoding an object.
+
   /**
-   * Decode an executable section. `starts` are the offsets where symbols begin, to
-   * resynchronise linear decoding at every function entry. After bytes it cannot decode,
-   * decoding resumes at the next point it can trust (see `SectionCode.undecodable`).
+   * Decodes an executable section into its references (calls, jumps, addresses), and the
+   * ranges it could not decode. After bytes it cannot decode, decoding resumes at the next
+   * point it can trust (see `SectionCode.undecodable`). With a twin, ranges whose bytes are
+   * the same in both builds may be copied from it instead: the result must be the same.
    */
-  scanSection(object: ElfObject, sectionIndex: number, starts: readonly number[], twin?: DecodedTwin): SectionCode;
+  decodeSection(section: CodeSection, twin?: DecodedTwin): SectionCode;
+  /**
+   * The longest instruction, in bytes: a range copied from a twin must have the same bytes
+   * this far past its end too, so that no instruction decodes differently at the edge.
+   */
+  readonly maxInstructionLength: number;
   /**
    * How a relocation in a data section (a jump table, a function pointer) refers to code:
    * absolute (the target is symbol + addend) or PC-relative (the target is symbol + addend
@@ -273,6 +140,25 @@ export interface ArchBackend {
    * Undefined for relocations that are not addresses (sizes, TLS offsets).
    */
   dataReference(relocationType: number): { pcRelative: boolean; size: number } | undefined;
+
+  // The kernel's conventions on this architecture.
+
+  /**
+   * What the external symbol `name` is when code reaches it by a `kind` transfer, if it is
+   * one of the kernel's helper thunks (an `address` can only be the ftrace hook, taken to
+   * call it indirectly).
+   */
+  kernelThunk(name: string, kind: TransferKind): KernelThunk | undefined;
+  /** The kernel's tables about code, by section name (made with `specialSectionLayouts`). */
+  readonly specialSections: SpecialSectionLayouts;
+  /**
+   * Kernel functions that take a source line number, and the 0-based position of that
+   * parameter among their arguments: a differing constant passed there is a moved `__LINE__`.
+   */
+  readonly lineCallees: ReadonlyMap<string, number>;
+
+  // Reading one function's instructions (comparing, explaining).
+
   /**
    * When two equally long bodies of a function (relocated fields masked) differ only in
    * constants loaded into argument registers just before a call, in the range of source
@@ -280,8 +166,6 @@ export interface ArchBackend {
    * them): the difference (new - old) of each such constant. Otherwise undefined.
    */
   lineNumberShifts(a: Uint8Array, b: Uint8Array): LineArgument[] | undefined;
-  /** Name of a relocation type, for messages. */
-  relocationName(type: number): string;
   /**
    * The instruction at `offset` (before `end`): its length, 0 when it does not decode; and
    * for a direct branch or call, where its displacement field is (offset within the

@@ -1,7 +1,6 @@
 import { familyRoot, type FunctionInfo, type ObjectModel } from '../model/types.js';
 import { CodeComparer, type BuildStamp, type LineShift, type ChangeReason, type FunctionDifference } from './code.js';
 import { DifferenceFinder, type Difference } from './differences.js';
-import { LINE_CALLEES } from './line-callees.js';
 import { matchFunctions, type Matching } from './match.js';
 
 export type ColdMapping = 'one-to-one' | 'lost' | 'gained' | 'split' | 'merged' | 'reparented' | 'none';
@@ -161,7 +160,7 @@ export interface LineOnly {
  * positive evidence:
  *  - `bug_table`: it is the line field of a kernel table entry (`__bug_table`);
  *  - `line_callee`: it is passed at the line parameter of a kernel function known to take
- *    one (src/compare/line-callees.ts);
+ *    one (the backend's `lineCallees`);
  *  - `format`: the same call receives a format string that prints it as a line number
  *    (`"%s: line=%d\n"`: a lock helper's `__LINE__` passed on to a debug print);
  *  - `function_name`: the argument right before it is the calling function's own name
@@ -178,7 +177,7 @@ function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>, co
     if (!d.lineShifts) continue;
     for (const arg of d.lineShifts) {
       if (arg.table === '__bug_table') arg.evidence = 'bug_table';
-      else if (arg.argument >= 0 && LINE_CALLEES.get(arg.callee) === arg.argument) arg.evidence = 'line_callee';
+      else if (arg.argument >= 0 && comparer.original.backend.lineCallees.get(arg.callee) === arg.argument) arg.evidence = 'line_callee';
       else if (comparer.formatNamesLine(fn, arg)) arg.evidence = 'format';
       else if (comparer.functionNamePrecedesLine(fn, arg)) arg.evidence = 'function_name';
       else continue;

@@ -1,6 +1,6 @@
 import { KIND_ADDRESS } from '../arch/backend.js';
 import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
-import { entryLine, entryTargets, type SpecialEntries, type SpecialTable } from '../model/special.js';
+import { entryFlags, entryLine, entryTargets, type SpecialEntries, type SpecialTable } from '../model/special.js';
 import type { ReferenceCanon, FunctionNamer } from './canon.js';
 import type { CodeComparer, FunctionDifference, LineEvidence, LineShift, NoiseString } from './code.js';
 
@@ -353,9 +353,9 @@ function describeEntry(table: SpecialTable, index: number, model: ObjectModel, c
   const data = table.data;
   let text: string;
   const line = entryLine(table, index);
-  if (table.name === '__bug_table') {
-    const flags = data[at + 10] | (data[at + 11] << 8);
-    text = `__bug_table: line ${line}, flags 0x${flags.toString(16)}`;
+  const flags = entryFlags(table, index);
+  if (line !== undefined && flags !== undefined) {
+    text = `${table.name}: line ${line}, flags 0x${flags.toString(16)}`;
   } else {
     text = `${table.name}: ${Buffer.from(data.subarray(at, at + size)).toString('hex')}`;
     if (table.parallel && table.layout.parallel) {

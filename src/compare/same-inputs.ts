@@ -1,9 +1,7 @@
 import { SHF_EXECINSTR, SHN_LORESERVE, SHN_UNDEF, SHT_NOBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, SHT_SYMTAB_SHNDX, STT_FUNC, type ElfObject } from '../elf/types.js';
-import { SPECIAL_SECTIONS } from '../model/special.js';
+import { backendFor } from '../arch/index.js';
+import { specialSectionNames } from '../model/special.js';
 import { normalizeName } from './match.js';
-
-/** Section names the comparison reads by name, whatever refers to them. */
-const READ_BY_NAME = new Set([...Object.keys(SPECIAL_SECTIONS), ...Object.values(SPECIAL_SECTIONS).flatMap((l) => (l.parallel ? [l.parallel.section] : []))]);
 
 /**
  * Whether the full comparison of two builds of an object would find no difference, proven
@@ -24,6 +22,8 @@ const READ_BY_NAME = new Set([...Object.keys(SPECIAL_SECTIONS), ...Object.values
  */
 export function sameComparisonInputs(a: ElfObject, b: ElfObject): boolean {
   if (a.machine !== b.machine || a.elfClass !== b.elfClass || a.endian !== b.endian || a.sections.length !== b.sections.length) return false;
+  // Section names the comparison reads by name, whatever refers to them.
+  const readByName = specialSectionNames(backendFor(a));
   const differing = new Uint8Array(a.sections.length);
   for (let i = 0; i < a.sections.length; i++) {
     const x = a.sections[i];
@@ -32,7 +32,7 @@ export function sameComparisonInputs(a: ElfObject, b: ElfObject): boolean {
     if (x.size === y.size && (x.type === SHT_NOBITS || sameBytes(a.sectionData(i), b.sectionData(i)))) continue;
     // Names and symbols are compared entry by entry below; their tables' bytes may differ.
     if (x.type === SHT_SYMTAB || x.type === SHT_STRTAB) continue;
-    if (x.flags & SHF_EXECINSTR || READ_BY_NAME.has(x.name)) return false;
+    if (x.flags & SHF_EXECINSTR || readByName.has(x.name)) return false;
     differing[i] = 1;
   }
   // Relocations of a differing section belong to it; any other relocation section must be

@@ -1,51 +1,34 @@
-import { SHN_UNDEF, type RelocationTable } from '../elf/types.js';
+import type { ArchBackend, SpecialSectionLayout } from '../arch/backend.js';
+import { SHN_UNDEF, type ElfObject, type RelocationTable } from '../elf/types.js';
 import type { Location, ObjectModel } from './types.js';
 
-/**
- * The kernel's tables that describe code from outside it (x86-64, Linux 6.1 layouts).
- * Each entry starts with a PC-relative pointer to the instruction it is about, which tells
- * the function it belongs to. Code bytes can be identical while an entry changed: a static
- * branch now keyed on another static key, an exception fixup that moved.
+/*
+ * The kernel's tables that describe code from outside it. Code bytes can be identical while
+ * an entry changed: a static branch now keyed on another static key, an exception fixup
+ * that moved. The backend gives each table's layout (`ArchBackend.specialSections`), keyed
+ * by section name; this module only interprets the fields a layout names.
  */
-export interface SpecialSectionLayout {
-  /** Entry size in bytes. */
-  size: number;
-  /** A parallel table of fixed-size records, one per entry (ORC). */
-  parallel?: { section: string; size: number };
-  /** Bytes of the entry that hold a source line number, compared as a line shift. */
-  line?: { offset: number; size: 2 | 4 };
-  /** For .altinstructions: where the replacement pointer and its length byte are. */
-  replacement?: { pointer: number; length: number };
-  /**
-   * ORC: objtool writes an entry only where the unwind state changes, so whether a
-   * function's first instruction has one depends on how the function before it ended.
-   */
-  skipEntryAtStart?: boolean;
+
+const sectionNames = new WeakMap<ArchBackend, ReadonlySet<string>>();
+
+/** Names of the sections the comparison reads by name: the tables and their parallel tables. */
+export function specialSectionNames(backend: ArchBackend): ReadonlySet<string> {
+  let names = sectionNames.get(backend);
+  if (!names) {
+    const layouts = backend.specialSections;
+    names = new Set([...Object.keys(layouts), ...Object.values(layouts).flatMap((l) => (l.parallel ? [l.parallel.section] : []))]);
+    sectionNames.set(backend, names);
+  }
+  return names;
 }
-
-/** Every layout with every field, so that code reading them sees one object shape, not six. */
-const withEveryField = (l: SpecialSectionLayout): SpecialSectionLayout => ({
-  size: l.size,
-  parallel: l.parallel,
-  line: l.line,
-  replacement: l.replacement,
-  skipEntryAtStart: l.skipEntryAtStart ?? false,
-});
-
-export const SPECIAL_SECTIONS: Record<string, SpecialSectionLayout> = {
-  __jump_table: withEveryField({ size: 16 }),
-  '.altinstructions': withEveryField({ size: 12, replacement: { pointer: 4, length: 11 } }),
-  __ex_table: withEveryField({ size: 12 }),
-  '.static_call_sites': withEveryField({ size: 8 }),
-  __bug_table: withEveryField({ size: 12, line: { offset: 8, size: 2 } }),
-  '.orc_unwind_ip': withEveryField({ size: 4, parallel: { section: '.orc_unwind', size: 6 }, skipEntryAtStart: true }),
-};
 
 /** One special section of an object, indexed so entries can be compared without copying. */
 export interface SpecialTable {
   name: string;
-  layout: SpecialSectionLayout;
+  layout: Readonly<SpecialSectionLayout>;
   data: Uint8Array;
+  /** The byte order of the entries' fields: the object's. */
+  endian: ElfObject['endian'];
   parallel?: Uint8Array;
   /** Relocations of the section, by offset. */
   relocations: RelocationTable;
@@ -73,9 +56,10 @@ export function specialEntries(model: ObjectModel): SpecialEntries {
   const tables: SpecialTable[] = [];
   const owners: Int32Array[] = [];
   const perFunction = new Int32Array(model.functions.length + 1);
-  const sections = object.sections.filter((s) => Object.hasOwn(SPECIAL_SECTIONS, s.name) && s.size > 0).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.index - b.index));
+  const layouts = model.backend.specialSections;
+  const sections = object.sections.filter((s) => Object.hasOwn(layouts, s.name) && s.size > 0).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.index - b.index));
   for (const section of sections) {
-    const layout = SPECIAL_SECTIONS[section.name];
+    const layout = layouts[section.name];
     if (section.size % layout.size !== 0) {
       model.warnings.push(`${section.name}: size ${section.size} is not a multiple of its ${layout.size}-byte entries; not compared`);
       continue;
@@ -99,7 +83,7 @@ function readTable(
   model: ObjectModel,
   sectionIndex: number,
   name: string,
-  layout: SpecialSectionLayout,
+  layout: Readonly<SpecialSectionLayout>,
   perFunction: Int32Array,
 ): { table: SpecialTable; owner: Int32Array } {
   const object = model.object;
@@ -133,6 +117,7 @@ function readTable(
     name,
     layout,
     data: object.sectionData(sectionIndex),
+    endian: object.endian,
     parallel: parallelSection ? object.sectionData(parallelSection.index) : undefined,
     relocations,
     firstRelocation,
@@ -217,11 +202,21 @@ export function sameEntryBytes(a: SpecialTable, ia: number, b: SpecialTable, ib:
 
 /** The source line an entry records (__bug_table), if its layout has one. */
 export function entryLine(table: SpecialTable, index: number): number | undefined {
-  const line = table.layout.line;
-  if (!line) return undefined;
-  const at = index * table.layout.size + line.offset;
+  return entryField(table, index, table.layout.line);
+}
+
+/** The flags an entry records (__bug_table), if its layout has them. */
+export function entryFlags(table: SpecialTable, index: number): number | undefined {
+  return entryField(table, index, table.layout.flags);
+}
+
+/** An unsigned field of an entry. */
+function entryField(table: SpecialTable, index: number, field: { offset: number; size: 2 | 4 } | undefined): number | undefined {
+  if (!field) return undefined;
+  const at = index * table.layout.size + field.offset;
   const d = table.data;
-  return line.size === 2 ? d[at] | (d[at + 1] << 8) : (d[at] | (d[at + 1] << 8) | (d[at + 2] << 16) | (d[at + 3] << 24)) >>> 0;
+  if (table.endian === 'big') return field.size === 2 ? (d[at] << 8) | d[at + 1] : ((d[at] << 24) | (d[at + 1] << 16) | (d[at + 2] << 8) | d[at + 3]) >>> 0;
+  return field.size === 2 ? d[at] | (d[at + 1] << 8) : (d[at] | (d[at + 1] << 8) | (d[at + 2] << 16) | (d[at + 3] << 24)) >>> 0;
 }
 
 /** An alternative's replacement instructions, which live outside any function. */

@@ -72,8 +72,8 @@ export interface FunctionInfo {
   target(i: number): Location;
   /**
    * Transfers to the kernel's helper thunks, which are not calls between functions: the
-   * ftrace hook (`call __fentry__`), returns through `__x86_return_thunk`, and indirect
-   * calls and jumps through the retpoline thunks `__x86_indirect_thunk_<reg>`.
+   * ftrace hook, returns through a return thunk, and indirect calls and jumps through the
+   * indirect-branch thunks (which names are which: `ArchBackend.kernelThunk`).
    */
   thunks: { fentry: boolean; returns: number; indirectCalls: number; indirectJumps: number };
 }

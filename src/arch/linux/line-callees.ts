@@ -6,6 +6,8 @@
  * integer parameter named like a line number (`line`, `lineno`, `lnnum`, ...), and whose every definition in the tree agrees
  * on that position. Only the exact name counts: a compiler clone (`.isra.0`, `.constprop.0`)
  * may have dropped parameters, which moves the line to another register.
+ * The positions are the C parameters', the same on every architecture: each backend
+ * exposes this list as its `lineCallees` and maps a position to its own registers.
  */
 export const LINE_CALLEES: ReadonlyMap<string, number> = new Map([
   ['__bfa_trc', 2],
