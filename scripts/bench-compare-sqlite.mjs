@@ -34,7 +34,7 @@ process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 // ---- the source ----
-let original = join(work, 'sqlite3.c');
+const original = join(work, 'sqlite3.c');
 if (process.env.SQLITE_C) {
   copyFileSync(requireFile(process.env.SQLITE_C, 'SQLITE_C'), original);
 } else {

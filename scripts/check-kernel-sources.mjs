@@ -25,9 +25,9 @@
 //   a #define it marks that symbol changed. Changed symbols are closed over all inline
 //   functions and macros of include/ and arch/x86/include (a macro or inline that uses a
 //   changed one is changed too).
-import { readFileSync, readdirSync, statSync, existsSync, writeFileSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, existsSync, writeFileSync, mkdtempSync, rmSync, } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { join, dirname, relative, basename, resolve, posix } from 'node:path';
+import { join, relative, basename, resolve, posix } from 'node:path';
 import { tmpdir } from 'node:os';
 
 const [ORIG, PATCHED, REPORT] = process.argv.slice(2).map((p) => p && resolve(p));
@@ -893,7 +893,7 @@ for (const f of report.functions || []) {
 }
 for (const [mod, fns] of byModFns) {
   // parse the module's sources (patched side; the original side for functions removed there)
-  let srcs = moduleSources.get(mod) || [];
+  const srcs = moduleSources.get(mod) || [];
   const defsHere = new Map(); // name -> { file, text, ids }
   const fileIncludes = new Map();
   const parseInto = (files, root) => {

@@ -137,6 +137,12 @@ describe('one comparison in every mode', () => {
       `original: ${p.original}: undecodable bytes in frob+0x4 (1 byte: d6): decoding resumed at frob+0x5`,
       `patched: ${p.patched}: undecodable bytes in frob+0x4 (1 byte: d6): decoding resumed at frob+0x5`,
     ]);
+    // In tree mode the warnings name the tree's files, once.
+    const tree = (await compareJson([p.originalTree, p.patchedTree])) as unknown as TreeReport;
+    expect(tree.warnings).toEqual([
+      `original: ${join(p.originalTree, 'arch/frob.o')}: undecodable bytes in frob+0x4 (1 byte: d6): decoding resumed at frob+0x5`,
+      `patched: ${join(p.patchedTree, 'arch/frob.o')}: undecodable bytes in frob+0x4 (1 byte: d6): decoding resumed at frob+0x5`,
+    ]);
     // Same bytes and relocations: not reported, though undecodable.
     const q = await pair('undecodable-same', source, source, 'frob.S', 'arch/frob.o', [[], ['-DCHANGE_SECOND']]);
     const same = await compareJson([q.original, q.patched]);

@@ -50,7 +50,6 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const verbose = Boolean(process.env.STACKPROOF_VERBOSE);
 
 type Side = 'original' | 'patched';
-const sides: Side[] = ['original', 'patched'];
 
 interface StackCase {
   description: string;

@@ -232,17 +232,24 @@ export class CodeComparer {
   }
 
   /**
-   * Whether the argument right before `line` is a function's name (`__func__`: a
-   * `__func__.N` array, or the caller's own name): the kernel's `f(..., __func__,
-   * __LINE__)` idiom, which holds whatever the callee is (a compiler clone such as
-   * `_dec_unacked.part.0`, or a driver's own helper).
+   * Whether an argument next to `line` is a function's name (`__func__`: a `__func__.N`
+   * array, or the caller's own name): the kernel's `f(..., __func__, __LINE__)` and
+   * `pr_info("[%d:%s] ", __LINE__, __func__)` idioms, which hold whatever the callee is (a
+   * compiler clone such as `_dec_unacked.part.0`, or a driver's own helper).
    */
-  functionNamePrecedesLine(fn: FunctionInfo, line: LineShift): boolean {
-    if (line.callOffset < 0 || line.argument < 1 || line.argument > 5) return false;
+  functionNameBesideLine(fn: FunctionInfo, line: LineShift): boolean {
+    if (line.callOffset < 0 || line.argument < 0 || line.argument > 5) return false;
     const model = this.original;
     const bytes = model.object.sectionData(fn.section).subarray(fn.offset, fn.offset + fn.size);
-    const at = model.backend.addressArguments(bytes, line.callOffset).get(line.argument - 1);
-    if (at === undefined) return false;
+    const loads = model.backend.addressArguments(bytes, line.callOffset);
+    for (const neighbour of [line.argument - 1, line.argument + 1]) {
+      const at = loads.get(neighbour);
+      if (at !== undefined && this.functionNameLoadedAt(fn, at)) return true;
+    }
+    return false;
+  }
+
+  private functionNameLoadedAt(fn: FunctionInfo, at: number): boolean {
     // GCC names each function's `__func__` array `__func__.N`; an inlined function's is
     // its own, so the symbol says more than the text.
     const location = this.locationLoadedAt(fn, at);

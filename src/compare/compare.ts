@@ -163,8 +163,8 @@ export interface LineOnly {
  *    one (the backend's `lineCallees`);
  *  - `format`: the same call receives a format string that prints it as a line number
  *    (`"%s: line=%d\n"`: a lock helper's `__LINE__` passed on to a debug print);
- *  - `function_name`: the argument right before it is the calling function's own name
- *    (`__func__, __LINE__`);
+ *  - `function_name`: an argument next to it is a function's name (`__func__, __LINE__`,
+ *    or `__LINE__, __func__`);
  *  - `span`: it lies within the span of the line numbers proven so in the same family (the
  *    function and its parts are one source function) and moved by the same amount.
  * A function whose differing constants are all proven is not changed; any other differing
@@ -179,7 +179,7 @@ function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>, co
       if (arg.table === '__bug_table') arg.evidence = 'bug_table';
       else if (arg.argument >= 0 && comparer.original.backend.lineCallees.get(arg.callee) === arg.argument) arg.evidence = 'line_callee';
       else if (comparer.formatNamesLine(fn, arg)) arg.evidence = 'format';
-      else if (comparer.functionNamePrecedesLine(fn, arg)) arg.evidence = 'function_name';
+      else if (comparer.functionNameBesideLine(fn, arg)) arg.evidence = 'function_name';
       else continue;
       const root = familyRoot(fn);
       let byShift = spans.get(root);

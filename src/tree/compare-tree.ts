@@ -203,7 +203,8 @@ function buildTreeReport(
     renames: objects.flatMap((o) => tag(o.path, o.renames)),
     line_shifts: objects.flatMap((o) => tag(o.path, o.line_shifts)),
     build_stamps: uniqueStamps(objects.flatMap((o) => o.build_stamps)),
-    warnings: [...errors, ...objects.flatMap((o) => o.warnings.map((w) => `${o.path}: ${w}`))],
+    // A warning that names one of the pair's files already says which object it is about.
+    warnings: [...errors, ...objects.flatMap((o) => o.warnings.map((w) => (w.includes(`${o.original}: `) || w.includes(`${o.patched}: `) ? w : `${o.path}: ${w}`)))],
     objects,
   };
 }

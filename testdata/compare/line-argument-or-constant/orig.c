@@ -5,7 +5,8 @@
  *  - __might_sleep() is a kernel function known to take a line (line_callee);
  *  - log_msg()'s format prints the value as "%s:%d" after __func__ (format);
  *  - report_state()'s constant lies between the proven lines of its own function (span).
- *  - warn_here() passes it to report() right after its own name, __func__ (function_name);
+ *  - warn_here() passes it to report() right after its own name, __func__, and
+ *    trace_here() right before it, as hso's debug macro does (function_name);
  *  - check_all()'s three error paths jump to one shared __might_sleep() call, which the
  *    constant reaches only by following the jumps (line_callee).
  * report() with another string, and trace_line(), are callees nobody can tell take lines:
@@ -39,6 +40,13 @@ int warn_here(int x)
 	if (x < 0)
 		report(__func__, __LINE__);
 	return x + 1;
+}
+
+int trace_here(int x)
+{
+	if (x > 3)
+		log_msg("[%d:%s] over\n", __LINE__, __func__);
+	return x - 3;
 }
 
 /* Three error paths, one call: each path loads its own __LINE__ and jumps to the call
