@@ -25,13 +25,15 @@ export interface PipelineOptions {
    * tree mode's workers do, so that only the thread writing the report disassembles.
    */
   deferAssemblerText?: boolean;
+  /** The patched side was compiled with `#line` directives: no line moved outside the changes. */
+  linesPinned?: boolean;
 }
 
 /**
  * The stamps a string literal may differ by without the code changing: the kernel release
  * of each build (from a module's `vermagic=`), and any the caller names.
  */
-export function buildStamps(original: ElfObject, patched: ElfObject, given: readonly BuildStamp[]): BuildStamp[] {
+function buildStamps(original: ElfObject, patched: ElfObject, given: readonly BuildStamp[]): BuildStamp[] {
   const stamps = given.filter((s) => s.original !== s.patched && s.original !== '');
   const before = kernelRelease(original);
   const after = kernelRelease(patched);
@@ -57,7 +59,7 @@ export function compareElfObjects(original: ElfObject, patched: ElfObject, label
   const originalModel = buildModel(original);
   // The patched build is mostly the same code: what is byte-identical is not decoded twice.
   const stamps = buildStamps(original, patched, options.stamps ?? []);
-  const comparison = compareModels(originalModel, buildModel(patched, { twin: originalModel }), { stamps });
+  const comparison = compareModels(originalModel, buildModel(patched, { twin: originalModel }), { stamps, linesPinned: options.linesPinned });
   const sets = deriveStackOnly(comparison);
   const report = buildCompareReport(comparison, sets, labels);
   if (!options.deferAssemblerText) fillAssemblerText(report);

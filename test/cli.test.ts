@@ -194,6 +194,9 @@ describe('compare', () => {
 describe('C output', () => {
   const header = `
 #include <stdbool.h>
+#include <stddef.h>
+struct module;
+#define THIS_MODULE ((struct module *)NULL)
 struct klp_func {
 	const char *old_name;
 	void *new_func;
@@ -201,6 +204,8 @@ struct klp_func {
 	const char *new_name;
 	bool stack_only;
 };
+struct klp_object { const char *name; struct klp_func *funcs; };
+struct klp_patch { struct module *mod; struct klp_object *objs; };
 `;
   async function checkCompiles(c: string, name: string) {
     const file = join(scratch, `${name}.c`);

@@ -110,8 +110,12 @@ describe('tree mode', () => {
     expect(c.stdout).toMatch(/static struct klp_object objs\[\] = \{\n\t\{\n\t\t\/\* name NULL: vmlinux \*\/\n\t\t\.funcs = vmlinux_funcs,/);
     expect(c.stdout).toMatch(/\.name = "drv_core",\n\t\t\.funcs = drv_core_funcs,/);
     const header = `#include <stdbool.h>
+#include <stddef.h>
+struct module;
+#define THIS_MODULE ((struct module *)NULL)
 struct klp_func { const char *old_name; void *new_func; unsigned long old_sympos; const char *new_name; bool stack_only; };
 struct klp_object { const char *name; struct klp_func *funcs; };
+struct klp_patch { struct module *mod; struct klp_object *objs; };
 `;
     const file = join(scratch, 'objs.c');
     writeFileSync(file, header + c.stdout);

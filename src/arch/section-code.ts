@@ -17,7 +17,7 @@ export type ReferenceTarget =
  * PC-relative field the assembler already resolved (same-section branches and
  * PC-relative operands in objects built without -ffunction-sections).
  */
-export interface CodeReference {
+interface CodeReference {
   /** Offset in the section of the first byte of the referencing instruction. */
   insnOffset: number;
   /** Offset in the section of the relocated or PC-relative field, and its size. */

@@ -1,18 +1,21 @@
 #!/usr/bin/env node
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError, Option } from 'commander';
-import { compare, inspect } from '../api.js';
+import { compare, inspect, nameTreeReport } from '../api.js';
 import { buildFromCompilationDatabase } from '../compile/compiledb.js';
 import { inputKind } from '../compile/inputs.js';
 import { removeAllTempDirs } from '../compile/tempdir.js';
 import { deriveReplace, readCompareReport } from '../derive/replace.js';
-import { InputError, UsageError } from '../errors.js';
+import { describeFsError } from '../elf/reader.js';
+import { InputError, oneLine, UsageError } from '../errors.js';
 import { formatsFor, render, type RenderOptions } from '../render/index.js';
 import type { BuildStamp } from '../compare/code.js';
 import type { ReplaceReport } from '../report/types.js';
 import { compareTrees, type TreeResult } from '../tree/compare-tree.js';
 import { compareExitCode, EXIT_ERROR, EXIT_OK } from './exit-code.js';
+import { StagedInputs } from './inputs.js';
 import { startProgress } from './progress.js';
 
 // A run is over in seconds, and tree mode compiles the same hot code once per worker thread:
@@ -29,7 +32,7 @@ function emit(text: string, output: string | undefined): void {
     try {
       writeFileSync(output, text);
     } catch (err) {
-      throw new InputError(output, `cannot write the report: ${(err as Error).message}`);
+      throw new InputError(output, `cannot write the report: ${describeFsError(err)}`);
     }
   } else process.stdout.write(text);
 }
@@ -39,6 +42,9 @@ const renderOptions = (opts: { newPrefix?: string; objectName?: string }): Rende
 
 const abort = new AbortController();
 
+/** Stream inputs (FIFOs, `-`) copied to temporary files; messages and reports name them as given. */
+const staged = new StagedInputs();
+
 /** `--build-stamp OLD=NEW`, repeatable: the same stamp as the two builds spell it. */
 function parseStamp(value: string, previous: BuildStamp[] = []): BuildStamp[] {
   const eq = value.indexOf('=');
@@ -46,15 +52,45 @@ function parseStamp(value: string, previous: BuildStamp[] = []): BuildStamp[] {
   return [...previous, { original: value.slice(0, eq), patched: value.slice(eq + 1) }];
 }
 
-function parseJobs(value: string): number {
+/** `--patch FILE`, repeatable: the patches apply in the order given. */
+function collectPatch(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** `-p N` / `--strip N`: as patch(1)'s -pN. */
+function parseStrip(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`-j takes a positive whole number, not '${value}'`);
+  if (!/^\d+$/.test(value) || !Number.isInteger(n)) throw new UsageError(`--strip takes a number of leading path components (0, 1, ...), not '${value}'`);
+  return n;
+}
+
+/** `--object-name NAME`: a klp_object name is a module name (MODULE_NAME_LEN 56, with its NUL). */
+function parseObjectName(value: string): string {
+  if (!/^[A-Za-z0-9_-]{1,55}$/.test(value)) throw new UsageError(`--object-name takes a module name (letters, digits, _ and -, at most 55), or vmlinux, not '${value}'`);
+  return value;
+}
+
+/**
+ * `-j N`: worker threads (and, with --source-dir, compiler runs). Each worker holds a pair's
+ * models, so far more of them than cores only costs memory: refused above 4 per core.
+ */
+function parseJobs(value: string): number {
+  const cores = availableParallelism();
+  const most = 4 * cores;
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > most) {
+    throw new UsageError(`-j takes a whole number from 1 to ${most} (4 per core, ${cores} core${cores === 1 ? '' : 's'} here), not '${value}'`);
+  }
   return n;
 }
 
 function buildProgram(setExit: (code: number) => void): Command {
-  const emitTree = (tree: TreeResult, opts: { format: string; newPrefix?: string; objectName?: string; output?: string; exitCode?: boolean }) => {
-    const { report } = tree;
+  const emitTree = (
+    tree: TreeResult,
+    opts: { format: string; newPrefix?: string; objectName?: string; output?: string; exitCode?: boolean },
+    naming: { originalDir?: string; names?: ReadonlyMap<string, string> },
+  ) => {
+    const report = nameTreeReport(tree.report, { objectName: opts.objectName, ...naming });
     emit(render(opts.format, 'tree', report, renderOptions(opts)), opts.output);
     const failed = tree.results.filter((r) => r.status === 'error');
     for (const r of failed) process.stderr.write(`stackonly: ${r.error}\n`);
@@ -64,7 +100,9 @@ function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('stackonly')
     .description('Derive livepatch stack_only sets: the .cold parts and tail-called functions the stack check must see')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
+    // Commander's own errors (unknown option, missing argument, bad choice) are reported
+    // like every other: one line from reportError, so nothing is printed here.
+    .configureOutput({ outputError: () => {} })
     .exitOverride();
 
   // A command offers the formats that can show the reports it makes.
@@ -78,7 +116,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(formatOption(formatsFor('compare', 'tree')))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--new-prefix <prefix>', "with --format c: prefix of the livepatch module's function names (e.g. livepatch_)")
-    .option('--patch <file>', 'build the patched source by applying this unified diff to a copy of <original>')
+    .option('--patch <file>', 'build the patched source by applying this patch (unified diff, git format-patch mail, or quilt series) to a copy; repeat for several, applied in order', collectPatch)
+    .option('-p, --strip <n>', "with --patch: strip N leading components from the patch's file names (like patch -pN; default: 1 for git's a/ b/ names, else detected)", parseStrip)
     .option('--cc <command>', 'compiler command, wrappers allowed ("ccache gcc"); default $CC or gcc')
     .option('--cflags <flags>', 'compiler flags; default $CFLAGS; -O2 unless an -O option is given')
     .option('--keep-objects <dir>', 'keep the two compiled objects in this directory')
@@ -86,7 +125,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride()
     .option('-j, --jobs <n>', 'tree mode: compare on this many worker threads (default: the number of cores)', parseJobs)
     .option('--quiet', 'tree mode: no progress bar')
-    .option('--object-name <name>', 'tree mode, --format c: klp_object name for objects that are not kernel modules (default vmlinux)')
+    .option('--object-name <name>', 'klp_object name of objects that are not kernel modules (default vmlinux); modules are named by .modinfo or KBUILD_MODNAME', parseObjectName)
     .option('--source-dir <dir>', 'a configured source tree: compile only the units --patch touches, each with its own command')
     .option('--compile-commands <file>', 'with --source-dir: the compilation database (default <dir>/compile_commands.json)')
     .option('--build-stamp <old=new>', 'a build stamp (kernel release) as the two builds spell it: literals differing only by it are build noise; repeatable; modules\' vermagic is read anyway', parseStamp)
@@ -98,10 +137,13 @@ function buildProgram(setExit: (code: number) => void): Command {
         const progress = startProgress(opts.quiet);
         let tree: TreeResult;
         let warnings: string[];
+        let names: ReadonlyMap<string, string>;
         try {
           const built = await buildFromCompilationDatabase({
             sourceDir: opts.sourceDir,
             patch: opts.patch,
+            strip: opts.strip,
+            objectName: opts.objectName,
             compileCommands: opts.compileCommands,
             cc: opts.cc,
             jobs: opts.jobs,
@@ -110,13 +152,15 @@ function buildProgram(setExit: (code: number) => void): Command {
             onProgress: progress.update,
           });
           warnings = built.warnings;
+          names = built.objectNames;
           try {
             tree = await compareTrees(built.originalDir, built.patchedDir, {
               jobs: opts.jobs,
               signal: abort.signal,
               onProgress: progress.update,
-              labels: { original: opts.sourceDir, patched: `${opts.sourceDir} + ${opts.patch}` },
+              labels: { original: opts.sourceDir, patched: `${opts.sourceDir} + ${opts.patch.join(' + ')}` },
               stamps: opts.buildStamp,
+              linesPinned: built.linesPinned,
             });
           } finally {
             built.dispose();
@@ -125,10 +169,14 @@ function buildProgram(setExit: (code: number) => void): Command {
           progress.stop();
         }
         tree.report.warnings.unshift(...warnings);
-        emitTree(tree, opts);
+        emitTree(tree, opts, { names });
         return;
       }
       if (original === undefined) throw new UsageError('missing <original> (or --source-dir with --patch)');
+      if (opts.strip !== undefined && opts.patch === undefined) throw new UsageError('--strip goes with --patch');
+      // A FIFO or `-` is read whole first: it can be read only once, and not from the start again.
+      original = staged.stage(original);
+      if (patched !== undefined) patched = staged.stage(patched);
       if (patched !== undefined && inputKind(original) === 'directory') {
         if (opts.patch !== undefined) throw new UsageError('--patch does not go with two directories (use --source-dir for a source tree)');
         if (inputKind(patched) !== 'directory') throw new UsageError(`${original} is a directory but ${patched} is not: tree mode takes two directories`);
@@ -139,13 +187,15 @@ function buildProgram(setExit: (code: number) => void): Command {
         } finally {
           progress.stop();
         }
-        emitTree(tree, opts);
+        emitTree(tree, opts, { originalDir: original });
         return;
       }
       const result = await compare({
         original,
         patched,
         patch: opts.patch,
+        strip: opts.strip,
+        objectName: opts.objectName,
         cc: opts.cc,
         cflags: opts.cflags,
         keepObjects: opts.keepObjects,
@@ -153,7 +203,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         stamps: opts.buildStamp,
         signal: abort.signal,
       });
-      emit(render(opts.format, 'compare', result.report, renderOptions(opts)), opts.output);
+      emit(render(opts.format, 'compare', staged.unstage(result.report), renderOptions(opts)), opts.output);
       setExit(compareExitCode([result.report], opts));
     });
 
@@ -167,8 +217,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--cflags <flags>', 'compiler flags; default $CFLAGS; -O2 unless an -O option is given')
     .exitOverride()
     .action(async (file: string, opts) => {
-      const result = await inspect(file, { cc: opts.cc, cflags: opts.cflags, signal: abort.signal });
-      emit(render(opts.format, 'inspect', result.report, renderOptions(opts)), opts.output);
+      const result = await inspect(staged.stage(file), { cc: opts.cc, cflags: opts.cflags, signal: abort.signal });
+      emit(render(opts.format, 'inspect', staged.unstage(result.report), renderOptions(opts)), opts.output);
       setExit(EXIT_OK);
     });
 
@@ -197,16 +247,19 @@ function buildProgram(setExit: (code: number) => void): Command {
 
 function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
-    // Commander has printed its own message; help and version are not errors.
+    // Help and version are not errors (commander has printed them).
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+    // Commander prints nothing itself (configureOutput): its message, as one line like every other error.
+    const message = oneLine(err.message.replace(/^error: /, '').replace(/\s+$/, ''));
+    process.stderr.write(`stackonly: ${message} (see stackonly --help)\n`);
     return EXIT_ERROR;
   }
   if (err instanceof InputError) {
-    process.stderr.write(`stackonly: ${err.message}\n`);
+    process.stderr.write(`stackonly: ${staged.unstageText(err.message)}\n`);
     if (err.details) process.stderr.write(err.details.replace(/\n?$/, '\n'));
     return EXIT_ERROR;
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = oneLine(staged.unstageText(err instanceof Error ? err.message : String(err)));
   process.stderr.write(`stackonly: internal error: ${message}\n`);
   if (process.env.STACKONLY_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   return EXIT_ERROR;
@@ -229,11 +282,7 @@ async function main(): Promise<void> {
   let code = EXIT_OK;
   try {
     const program = buildProgram((c) => (code = c));
-    if (process.argv.length <= 2) {
-      program.outputHelp();
-      process.exitCode = EXIT_ERROR;
-      return;
-    }
+    if (process.argv.length <= 2) throw new UsageError("missing command: compare, inspect or replace (see stackonly --help)");
     await program.parseAsync(process.argv);
   } catch (err) {
     code = reportError(err);

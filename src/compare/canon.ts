@@ -111,7 +111,7 @@ function kindOfSection(name: string): string {
   return m ? m[1] : name;
 }
 
-export function readString(data: Uint8Array, offset: number, width: number): string {
+function readString(data: Uint8Array, offset: number, width: number): string {
   if (offset < 0 || offset >= data.length) return `<offset ${offset}>`;
   let end = offset;
   outer: while (end + width <= data.length) {
@@ -124,7 +124,7 @@ export function readString(data: Uint8Array, offset: number, width: number): str
   return Buffer.from(data.buffer, data.byteOffset + offset, end - offset).toString('latin1');
 }
 
-export function hex(data: Uint8Array, from: number, to: number): string {
+function hex(data: Uint8Array, from: number, to: number): string {
   const start = Math.min(Math.max(0, from), data.length);
   const end = Math.min(Math.max(start, to), data.length);
   return Buffer.from(data.buffer, data.byteOffset + start, end - start).toString('hex');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { KIND_ADDRESS, TRANSFER_KINDS, type SectionCode } from '../arch/backend.js';
 import { SHF_MERGE, SHF_STRINGS, SHN_UNDEF, STT_SECTION, type ElfSymbol } from '../elf/types.js';
-import { familyRoot, type FunctionInfo, type Location, type ObjectModel } from '../model/types.js';
+import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
 import { normalizeName } from './match.js';
 import { entryLine, entryTargets, replacementBytes, sameEntryBytes, specialEntries, type SpecialEntries } from '../model/special.js';
 import { maskedBytes, ReferenceCanon, type FunctionNamer } from './canon.js';
@@ -232,8 +232,8 @@ export class CodeComparer {
   }
 
   /**
-   * Whether an argument next to `line` is a function's name (`__func__`: a `__func__.N`
-   * array, or the caller's own name): the kernel's `f(..., __func__, __LINE__)` and
+   * Whether an argument next to `line` is a function's name (`__func__`, a `__func__.N`
+   * array): the kernel's `f(..., __func__, __LINE__)` and
    * `pr_info("[%d:%s] ", __LINE__, __func__)` idioms, which hold whatever the callee is (a
    * compiler clone such as `_dec_unacked.part.0`, or a driver's own helper).
    */
@@ -250,12 +250,11 @@ export class CodeComparer {
   }
 
   private functionNameLoadedAt(fn: FunctionInfo, at: number): boolean {
-    // GCC names each function's `__func__` array `__func__.N`; an inlined function's is
-    // its own, so the symbol says more than the text.
+    // GCC names each function's `__func__` array `__func__.N` (an inlined function's is its
+    // own). Only the symbol counts: a literal that merely spells a function's name, as in
+    // `report(7, "real_constant_fn")`, says nothing about the number beside it.
     const location = this.locationLoadedAt(fn, at);
-    if (location?.kind === 'section' && location.symbol !== undefined && location.symbolOffset === 0 && /^__func__(?:\.\d+)?$/.test(location.symbol.name)) return true;
-    const text = this.stringLoadedAt(fn, at);
-    return text !== undefined && text.length > 0 && text === sourceName(familyRoot(fn).name);
+    return location?.kind === 'section' && location.symbol !== undefined && location.symbolOffset === 0 && /^__func__(?:\.\d+)?$/.test(location.symbol.name);
   }
 
   /** Where the address that the instruction at `offset` of `fn` loads points. */
@@ -378,7 +377,7 @@ function tallyReferences(fn: FunctionInfo, canon: ReferenceCanon, namer: Functio
  * passed as argument `k`, if one is. The kernel's `\001` log-level prefix and `%p`
  * extensions are read as printk reads them.
  */
-export function conversionNamesLine(format: string, n: number, stringArgument: (k: number) => string | undefined = () => undefined): boolean {
+function conversionNamesLine(format: string, n: number, stringArgument: (k: number) => string | undefined = () => undefined): boolean {
   let argument = 0;
   let textStart = 0;
   let previous: { conversion: string; argument: number } | undefined;
@@ -411,11 +410,6 @@ export function conversionNamesLine(format: string, n: number, stringArgument: (
 }
 
 /** The function or symbol called by the instruction at `offset` of `fn`, for naming a line parameter. */
-/** A function's name in the source: without the suffixes of GCC's clones and parts. */
-function sourceName(name: string): string {
-  return name.replace(/\.(?:cold|part|isra|constprop|localalias)(?:\.\d+)?/g, '');
-}
-
 function calleeAt(fn: FunctionInfo, offset: number): string {
   const code = fn.code;
   for (let i = fn.firstReference; i < fn.endReference; i++) {

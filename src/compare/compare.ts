@@ -6,7 +6,7 @@ import { matchFunctions, type Matching } from './match.js';
 export type ColdMapping = 'one-to-one' | 'lost' | 'gained' | 'split' | 'merged' | 'reparented' | 'none';
 
 /** How one part of a changed family maps between the builds. */
-export interface PartMapping {
+interface PartMapping {
   original?: FunctionInfo;
   patched?: FunctionInfo;
   /** Where a part came from or went to when it is not in the same family on the other side. */
@@ -44,6 +44,12 @@ export interface Comparison {
 export interface CompareOptions {
   /** Build stamps (the kernel release) of the two builds: literals that differ only by them are build noise. */
   stamps?: readonly BuildStamp[];
+  /**
+   * The patched side was compiled with `#line` directives after each changed region, so no
+   * line number outside the changes moved: every differing constant is a change, whatever
+   * evidence would otherwise call it a line.
+   */
+  linesPinned?: boolean;
 }
 
 /** Compares two models of the same object built from the original and the patched source. */
@@ -58,7 +64,7 @@ export function compareModels(original: ObjectModel, patched: ObjectModel, optio
   // across the whole object (a patch shifts many functions' __LINE__ arguments alike).
   const differences = new Map<FunctionInfo, FunctionDifference>();
   for (const [o, p] of toPatched) differences.set(o, comparer.compare(o, p, toPatched));
-  const lineOnly = settleLineShifts(differences, comparer);
+  const lineOnly = settleLineShifts(differences, comparer, options.linesPinned === true);
   // Only now: comparing reads the special sections, which can warn about the models.
   const warnings = [...original.warnings.map((w) => `original: ${w}`), ...patched.warnings.map((w) => `patched: ${w}`)];
 
@@ -170,11 +176,11 @@ export interface LineOnly {
  * A function whose differing constants are all proven is not changed; any other differing
  * constant is a change (reason `constant`).
  */
-function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>, comparer: CodeComparer): LineOnly[] {
+function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>, comparer: CodeComparer, linesPinned: boolean): LineOnly[] {
   // Proven lines by family and shift: the span they cover.
   const spans = new Map<FunctionInfo, Map<number, { low: number; high: number }>>();
   for (const [fn, d] of differences) {
-    if (!d.lineShifts) continue;
+    if (!d.lineShifts || linesPinned) continue;
     for (const arg of d.lineShifts) {
       if (arg.table === '__bug_table') arg.evidence = 'bug_table';
       else if (arg.argument >= 0 && comparer.original.backend.lineCallees.get(arg.callee) === arg.argument) arg.evidence = 'line_callee';

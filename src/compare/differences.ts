@@ -41,7 +41,7 @@ export interface Difference {
 }
 
 /** At most this many differences per function family: enough to check a verdict, not a listing. */
-export const MAX_DIFFERENCES = 6;
+const MAX_DIFFERENCES = 6;
 
 /** How far ahead alignment looks for the next instruction the two sides share. */
 const LOOKAHEAD = 32;

@@ -1,6 +1,6 @@
 import type { FunctionInfo, ObjectModel } from '../model/types.js';
 
-export interface Rename {
+interface Rename {
   original: string;
   patched: string;
   /** How the pair was settled among several candidates of the same normalized name. */

@@ -4,7 +4,7 @@ import { InputError, UsageError } from '../errors.js';
 import { describeFsError } from '../elf/reader.js';
 import { compileSource, compilerSettings } from './gcc.js';
 import { withLineDirectives } from './line-directives.js';
-import { applyFilePatch, parseUnifiedDiff } from './patch.js';
+import { applyPatchSeries, readPatches, type FilePatch, type PatchOptions } from './patch.js';
 import { makeTempDir, removeTempDir } from './tempdir.js';
 
 export type InputKind = 'object' | 'source' | 'directory';
@@ -53,6 +53,11 @@ export interface CompileOptions {
 export interface PreparedPair {
   original: string;
   patched: string;
+  /**
+   * The patched side was compiled from a copy with `#line` directives after each changed
+   * region: no line number outside the changes moved.
+   */
+  linesPinned: boolean;
   /** Removes whatever was made; safe to call twice. */
   dispose(): void;
 }
@@ -61,8 +66,13 @@ export interface PairRequest extends CompileOptions {
   original: string;
   /** The patched source or object; or use `patch`. */
   patched?: string;
-  /** A unified diff to apply to a copy of the original source. */
-  patch?: string;
+  /**
+   * Unified diffs (or `git format-patch` mail, or a quilt series file) to apply in order to
+   * a copy of the original source.
+   */
+  patch?: string | readonly string[];
+  /** Leading path components to strip from the patch's file names (`patch -pN`); default: detected. */
+  strip?: PatchOptions['strip'];
 }
 
 function objectName(source: string): string {
@@ -76,11 +86,12 @@ function objectName(source: string): string {
  */
 export async function preparePair(request: PairRequest): Promise<PreparedPair> {
   const originalKind = inputKind(request.original);
-  if (request.patch !== undefined && request.patched !== undefined) throw new UsageError('give either a patched file or --patch, not both');
-  if (request.patch === undefined && request.patched === undefined) throw new UsageError('missing the patched input (a file, or --patch FILE)');
+  const patchFiles = request.patch === undefined ? [] : [request.patch].flat();
+  if (patchFiles.length > 0 && request.patched !== undefined) throw new UsageError('give either a patched file or --patch, not both');
+  if (patchFiles.length === 0 && request.patched === undefined) throw new UsageError('missing the patched input (a file, or --patch FILE)');
   if (originalKind === 'directory') throw new UsageError(`${request.original}: comparing directories takes two directories`);
 
-  if (request.patch !== undefined) {
+  if (patchFiles.length > 0) {
     if (originalKind !== 'source') throw new UsageError(`--patch needs a C source as the original, and ${request.original} is an object`);
   } else {
     const patchedKind = inputKind(request.patched!);
@@ -88,8 +99,12 @@ export async function preparePair(request: PairRequest): Promise<PreparedPair> {
     if (patchedKind !== originalKind) {
       throw new UsageError(`cannot compare ${originalKind === 'source' ? 'a source' : 'an object'} (${request.original}) with ${patchedKind === 'source' ? 'a source' : 'an object'} (${request.patched})`);
     }
-    if (originalKind === 'object') return { original: request.original, patched: request.patched!, dispose() {} };
+    if (originalKind === 'object') return { original: request.original, patched: request.patched!, linesPinned: false, dispose() {} };
   }
+
+  // The patch is read and applied (in memory) before anything is made: a patch that does
+  // not apply costs no compile.
+  const patched = patchFiles.length > 0 ? patchSource(request.original, readPatches(patchFiles, { strip: request.strip })) : undefined;
 
   const work = makeTempDir('compare');
   let disposed = false;
@@ -105,10 +120,10 @@ export async function preparePair(request: PairRequest): Promise<PreparedPair> {
     const lineDirectives = request.lineDirectives !== false;
     /** The patched source without directives, when the one compiled has them. */
     let plainSource: (() => string) | undefined;
-    if (request.patch !== undefined) {
-      patchedSource = writePatchedCopy(request.original, request.patch, join(work, 'patched-src'), { lineDirectives });
+    if (patched !== undefined) {
+      patchedSource = writePatchedCopy(patched, join(work, 'patched-src'), { lineDirectives });
       patchedDirectory = dirname(resolve(request.original));
-      if (lineDirectives) plainSource = () => writePatchedCopy(request.original, request.patch!, join(work, 'patched-plain'), { lineDirectives: false });
+      if (lineDirectives) plainSource = () => writePatchedCopy(patched, join(work, 'patched-plain'), { lineDirectives: false });
     } else if (lineDirectives) {
       // The user's patched file is never written to: a copy with the directives compiles in
       // its place, with quoted includes still resolving in the patched file's directory.
@@ -132,12 +147,14 @@ export async function preparePair(request: PairRequest): Promise<PreparedPair> {
       return Promise.allSettled(compiles);
     };
     let results = await compilePair(patchedSource!, '', true);
+    let linesPinned = plainSource !== undefined;
     if (plainSource && results[1].status === 'rejected' && !cancelled(results[1]) && (results[0].status === 'fulfilled' || cancelled(results[0])) && !request.signal?.aborted) {
       // The patched side failed with line directives: compile it as it is, for diagnostics
       // with the patched file's own line numbers (and, should a directive ever be what broke
       // the compile, for an object after all: its lines then shift as without directives).
       // The original again only if the failure stopped it.
       results = await compilePair(plainSource(), '-plain', results[0].status === 'rejected');
+      linesPinned = false;
     }
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !cancelled(r));
     const anyFailure = failure ?? results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -148,7 +165,7 @@ export async function preparePair(request: PairRequest): Promise<PreparedPair> {
       copyFileSync(out.original, join(request.keepObjects, `${base}.orig.o`));
       copyFileSync(out.patched, join(request.keepObjects, `${base}.patched.o`));
     }
-    return { ...out, dispose };
+    return { ...out, linesPinned, dispose };
   } catch (err) {
     dispose();
     throw err;
@@ -181,52 +198,105 @@ function writeCopyWithLineDirectives(originalSource: string, patchedSource: stri
   return copy;
 }
 
+/** A source and the files next to it, patched in memory. */
+export interface PatchedSource {
+  /** The original source, as given. */
+  path: string;
+  /** Its base name: the patched text is compiled under it. */
+  mainName: string;
+  /** The original source's text, and its patched text. */
+  original: string;
+  patched: string;
+  /** Files next to the source that the patch changes or creates (`original` undefined: created). */
+  siblings: { name: string; original?: string; patched: string }[];
+}
+
 /**
- * Writes the patched source, and any sibling headers the patch also changes, into `dir`.
- * A patch of a single file applies to the original whatever its header names; with several
- * files, each is found relative to the original's directory. Unless `lineDirectives` is
- * false, each patched file that has an original gets `#line` directives after its changed
- * regions (see line-directives.ts); a file the patch creates gets none.
+ * Applies patches to a C source and the files next to it, in memory. When the patches
+ * change one file only, they apply to the source whatever their headers name (a diff of
+ * `orig.c` and `fixed.c`, or of `a/dir/foo.c`), unless that file is another one next to
+ * the source; otherwise each file is found next to the source by name. Deleting or
+ * renaming away a file next to the source is refused: the compile would still find it.
  */
-export function writePatchedCopy(originalSource: string, patchFile: string, dir: string, options: { lineDirectives?: boolean } = {}): string {
-  const lines = options.lineDirectives !== false;
-  const finish = (original: string, patched: string) => (lines ? withLineDirectives(original, patched) : patched);
-  let text: string;
-  try {
-    text = readFileSync(patchFile, 'utf8');
-  } catch (err) {
-    throw new InputError(patchFile, describeFsError(err));
-  }
-  const filePatches = parseUnifiedDiff(text, patchFile);
-  mkdirSync(dir, { recursive: true });
+export function patchSource(originalSource: string, patches: readonly FilePatch[]): PatchedSource {
   const sourceDir = dirname(resolve(originalSource));
   const mainName = basename(originalSource);
-  const target = join(dir, mainName);
-  let mainPatched = false;
-  for (const fp of filePatches) {
-    const name = fp.oldPath ?? fp.newPath;
-    const isMain = filePatches.length === 1 || (name !== undefined && (name === mainName || basename(name) === mainName));
-    if (isMain) {
-      const source = readFileSync(originalSource, 'utf8');
-      const patched = applyFilePatch(source, fp, originalSource, patchFile);
-      writeFileSync(target, finish(source, patched));
-      mainPatched = true;
-      continue;
+  const identities = new Set(patches.map((fp) => fp.newPath ?? fp.oldPath ?? ''));
+  const oneFile = identities.size === 1 && patches.every((fp) => fp.kind === 'modify');
+  const isSiblingFile = (name: string) => {
+    try {
+      return statSync(join(sourceDir, name)).isFile();
+    } catch {
+      return false;
     }
-    if (!name) throw new InputError(patchFile, 'a file in the patch has no name');
-    if (name.includes('/')) throw new UsageError(`${patchFile}: changes ${name}, outside the source's directory; use --source-dir with a compilation database for multi-directory patches`);
-    const sibling = join(sourceDir, name);
-    let source = '';
-    if (fp.oldPath) {
+  };
+  const key = (fp: FilePatch, name: string | undefined): string => {
+    if (name === undefined) {
+      if (oneFile) return mainName;
+      throw new UsageError(`${fp.patchFile}: has hunks that name no file, among changes to several files`);
+    }
+    if (basename(name) === mainName) return mainName;
+    if (!name.includes('/') && isSiblingFile(name)) return name;
+    if (oneFile) return mainName;
+    if (name.includes('/')) throw new UsageError(`${fp.patchFile}: changes ${name}, outside the source's directory; use --source-dir with a compilation database for multi-directory patches (or --strip N)`);
+    return name;
+  };
+  const applied = applyPatchSeries(patches, {
+    resolve: (fp) => {
+      const old = fp.oldPath !== undefined || fp.kind === 'modify' ? key(fp, fp.oldPath) : undefined;
+      // A rename of the source itself: its new text is still compiled under its own name.
+      const renamesMain = (fp.kind === 'rename' && old === mainName) || (fp.kind === 'modify' && old === mainName);
+      const next = fp.kind === 'delete' ? undefined : renamesMain ? mainName : key(fp, fp.newPath ?? fp.oldPath);
+      return { old, new: next };
+    },
+    read: (name) => {
+      if (name === mainName) return readSource(originalSource);
       try {
-        source = readFileSync(sibling, 'utf8');
-      } catch (err) {
-        throw new InputError(sibling, describeFsError(err));
+        return readFileSync(join(sourceDir, name), 'utf8');
+      } catch {
+        return undefined;
       }
+    },
+    display: (name) => (name === mainName ? originalSource : join(dirname(originalSource), name)),
+  });
+  const siblings: PatchedSource['siblings'] = [];
+  for (const [name, text] of applied.changes) {
+    if (name === mainName) continue;
+    if (text === null) {
+      throw new UsageError(
+        `${patches.map((p) => p.patchFile).filter((f, i, all) => all.indexOf(f) === i).join(', ')}: deletes or renames ${join(dirname(originalSource), name)}, next to the source; only --source-dir (with a compilation database) can hide a file from the compile`,
+      );
     }
-    const patched = applyFilePatch(source, fp, sibling, patchFile);
-    writeFileSync(join(dir, name), fp.oldPath ? finish(source, patched) : patched);
+    siblings.push({ name, original: applied.originals.get(name), patched: text });
   }
-  if (!mainPatched) copyFileSync(originalSource, target);
+  const original = applied.originals.get(mainName) ?? readSource(originalSource);
+  const main = applied.changes.get(mainName);
+  if (main === null) throw new UsageError(`the patch deletes ${originalSource}, the source it is applied to`);
+  return { path: originalSource, mainName, original, patched: main ?? original, siblings };
+}
+
+function readSource(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError(path, describeFsError(err));
+  }
+}
+
+/**
+ * Writes the patched source, and the files next to it that the patch changes, into `dir`;
+ * returns the source's path there. Unless `lineDirectives` is false, each patched file
+ * that has an original gets `#line` directives after its changed regions (see
+ * line-directives.ts); a file the patch creates gets none.
+ */
+export function writePatchedCopy(source: PatchedSource, dir: string, options: { lineDirectives?: boolean } = {}): string {
+  const lines = options.lineDirectives !== false;
+  const finish = (original: string | undefined, patched: string) => (lines && original !== undefined ? withLineDirectives(original, patched) : patched);
+  mkdirSync(dir, { recursive: true });
+  for (const sibling of source.siblings) writeFileSync(join(dir, sibling.name), finish(sibling.original, sibling.patched));
+  const target = join(dir, source.mainName);
+  // An untouched source is copied byte for byte.
+  if (source.patched === source.original) copyFileSync(source.path, target);
+  else writeFileSync(target, finish(source.original, source.patched));
   return target;
 }

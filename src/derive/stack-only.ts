@@ -1,7 +1,7 @@
 import type { Comparison } from '../compare/compare.js';
 import type { FunctionInfo } from '../model/types.js';
 
-export type StackOnlyReason = 'part' | 'tail-call';
+type StackOnlyReason = 'part' | 'tail-call';
 
 export interface StackOnlyEntry {
   /** A symbol name in the object the set is checked against. */

@@ -34,8 +34,6 @@ export function buildModel(object: ElfObject, options: ModelOptions = {}): Objec
   const functions = collectFunctions(object);
   const byName = functionsByName(functions);
   assignSymbolPositions(object, functions);
-  const byKey = new Map<string, FunctionInfo>();
-  for (const fn of functions) byKey.set(fn.key, fn);
   const functionsBySection = groupBySection(functions);
   const locator = new Locator(object, functionsBySection);
   const code = decodeSections(object, backend, functionsBySection, locator, options.twin);
@@ -58,5 +56,5 @@ export function buildModel(object: ElfObject, options: ModelOptions = {}): Objec
 
   findParts({ functions, byName, raw: addresses.length > 0 ? [...jumps, ...addresses] : jumps, warnings, object });
 
-  return { object, backend, functions, byName, byKey, code, warnings, resolve, functionAt: (section, offset) => locator.functionAt(section, offset) };
+  return { object, backend, functions, byName, code, warnings, resolve, functionAt: (section, offset) => locator.functionAt(section, offset) };
 }

@@ -3,7 +3,7 @@ import type { FunctionInfo, Location, PartEvidence } from './types.js';
 
 const NO_FUNCTIONS: readonly FunctionInfo[] = [];
 
-export const COLD_NAME = /^(.+?)\.cold(?:\.\d+)?$/;
+const COLD_NAME = /^(.+?)\.cold(?:\.\d+)?$/;
 const UNLIKELY_SECTION = '.text.unlikely.';
 
 interface RawTransfer {

@@ -84,7 +84,6 @@ export interface ObjectModel {
   functions: FunctionInfo[];
   /** Functions by name (aliases included); more than one entry for repeated local names. */
   byName: Map<string, FunctionInfo[]>;
-  byKey: Map<string, FunctionInfo>;
   code: Map<number, SectionCode>;
   warnings: string[];
   /** Resolves a reference target to the function, data or external symbol it reaches. */

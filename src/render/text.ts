@@ -1,4 +1,4 @@
-import type { CompareReport, DifferenceJson, DifferenceSideJson, InspectReport, ReplaceReport, StackOnlyEntryJson, TreeReport } from '../report/types.js';
+import { VMLINUX, type CompareReport, type DifferenceJson, type DifferenceSideJson, type InspectReport, type ReplaceReport, type StackOnlyEntryJson, type TreeReport } from '../report/types.js';
 import type { Renderer } from './renderer.js';
 
 /** Differences shown under each function in the text report; the JSON report has more. */
@@ -49,9 +49,15 @@ function setLines(title: string, entries: StackOnlyEntryJson[]): string[] {
   return [title, ...(entries.length ? entries.map(entryLine) : ['  (none)'])];
 }
 
+/** How the text names a klp_object: `module ext4`, or `vmlinux`. */
+function objectLabel(name: string): string {
+  return name === VMLINUX ? name : `module ${name}`;
+}
+
 /** The compare report for people: what changed, how the cold parts map, the two sets. */
 function renderCompareText(report: CompareReport): string {
-  const lines: string[] = [`${report.original} -> ${report.patched} (${report.arch})`, ''];
+  const object = report.object_name ? `, ${objectLabel(report.object_name)}` : '';
+  const lines: string[] = [`${report.original} -> ${report.patched} (${report.arch}${object})`, ''];
   const real = report.functions.filter((f) => f.status !== 'build_noise');
   const noise = report.functions.filter((f) => f.status === 'build_noise');
   if (real.length === 0) lines.push('No function changed.');
@@ -140,7 +146,7 @@ function renderTreeText(report: TreeReport): string {
   ];
   for (const object of report.objects) {
     if (object.status !== 'changed' && object.status !== 'build_noise') continue;
-    lines.push('', `== ${object.path}${object.object_name ? ` (module ${object.object_name})` : ''}`);
+    lines.push('', `== ${object.path}${object.object_name ? ` (${objectLabel(object.object_name)})` : ''}`);
     lines.push(...renderCompareText(object).split('\n').slice(2, -1));
   }
   const errors = report.warnings.filter((w) => !report.objects.some((o) => w.startsWith(`${o.path}: `)));

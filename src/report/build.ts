@@ -10,6 +10,8 @@ import type {
   InspectReport,
   LineShiftJson,
   StackOnlyEntryJson,
+  TreeObjectReport,
+  TreeReport,
 } from './types.js';
 
 export const SCHEMA_VERSION = 1;
@@ -92,6 +94,27 @@ export function emptyCompareReport(arch: string, paths: { original: string; patc
     line_shifts: [],
     build_stamps: [],
     warnings: [],
+  };
+}
+
+/** The report with its klp_object name (design.md §7: never null), right after the names of the two inputs. */
+export function withObjectName<T extends CompareReport>(report: T, name: string): T {
+  const { schema_version, arch, original, patched, object_name: _, ...rest } = report;
+  return { schema_version, arch, original, patched, object_name: name, ...rest } as T;
+}
+
+/**
+ * Names every object of a tree report: `nameOf` gives each its klp_object name (from what
+ * tree mode found, the object's path, or the compilation database), placed after its path
+ * and status.
+ */
+export function nameTreeObjects(report: TreeReport, nameOf: (object: TreeObjectReport) => string): TreeReport {
+  return {
+    ...report,
+    objects: report.objects.map((object) => {
+      const { path, status, object_name: _, ...rest } = object;
+      return { path, status, object_name: nameOf(object), ...rest };
+    }),
   };
 }
 

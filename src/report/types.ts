@@ -69,11 +69,21 @@ export interface StackOnlyEntryJson {
   sympos?: number;
 }
 
+/** The klp_object name of code that is not in a module (`.name` NULL in `struct klp_object`). */
+export const VMLINUX = 'vmlinux';
+
 export interface CompareReport {
   schema_version: 1;
   arch: string;
   original: string;
   patched: string;
+  /**
+   * The klp_object the compared code belongs to: a kernel module's name (`.modinfo`
+   * `name=`, or the unit's `KBUILD_MODNAME`), else `vmlinux` (or `--object-name`). Every
+   * report stackonly writes carries it (see withObjectName, nameTreeObjects); only reports
+   * still being assembled (the pipeline's, before the caller names them) lack it.
+   */
+  object_name?: string;
   functions: FunctionChangeJson[];
   stack_only: { enable: StackOnlyEntryJson[]; disable: StackOnlyEntryJson[] };
   renames: { original: string; patched: string; by: string }[];
@@ -93,7 +103,7 @@ export interface InspectFunctionJson {
   evidence?: string[];
   aliases?: string[];
   sympos?: number;
-  /** Kernel thunks used, which are not edges: ftrace's __fentry__, return and retpoline thunks. */
+  /** Kernel thunks used, which are not edges: the ftrace hook, return and indirect-branch thunks. */
   thunks?: { fentry: boolean; returns: number; indirect_calls: number; indirect_jumps: number };
   edges: { kind: string; target: string }[];
 }
@@ -131,7 +141,7 @@ export interface TreeSummary {
 }
 
 /** Tree mode: the single-object fields aggregated (each entry with its `object`), and one report per changed object. */
-export interface TreeReport extends Omit<CompareReport, 'functions' | 'stack_only' | 'renames' | 'line_shifts'> {
+export interface TreeReport extends Omit<CompareReport, 'functions' | 'stack_only' | 'renames' | 'line_shifts' | 'object_name'> {
   summary: TreeSummary;
   functions: (FunctionChangeJson & { object: string })[];
   stack_only: { enable: (StackOnlyEntryJson & { object: string })[]; disable: (StackOnlyEntryJson & { object: string })[] };
@@ -144,5 +154,4 @@ export interface TreeReport extends Omit<CompareReport, 'functions' | 'stack_onl
 export interface TreeObjectReport extends CompareReport {
   path: string;
   status: 'identical' | 'unchanged' | 'changed' | 'build_noise';
-  object_name?: string;
 }

@@ -20,6 +20,8 @@ export interface TreeOptions {
   labels?: { original: string; patched: string };
   /** Build stamps besides each module's kernel release (objects without .modinfo). */
   stamps?: BuildStamp[];
+  /** The trees were compiled by this tool, the patched one with `#line` directives. */
+  linesPinned?: boolean;
 }
 
 export interface TreeResult {
@@ -119,7 +121,7 @@ export async function compareTrees(originalDir: string, patchedDir: string, opti
   const requests: ObjectPairRequest[] = [];
   for (const [path, original] of originals) {
     const patched = patcheds.get(path);
-    if (patched) requests.push({ path, original, patched, ...(options.stamps?.length ? { stamps: options.stamps } : {}) });
+    if (patched) requests.push({ path, original, patched, ...(options.stamps?.length ? { stamps: options.stamps } : {}), ...(options.linesPinned ? { linesPinned: true } : {}) });
   }
   const results = await runAll(requests, options);
   const arch = treeArch(results, [...originals.values(), ...patcheds.values()]);

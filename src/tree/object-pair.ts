@@ -13,6 +13,8 @@ export interface ObjectPairRequest {
   patched: string;
   /** Build stamps to compare string literals under, besides each module's kernel release. */
   stamps?: BuildStamp[];
+  /** Both objects were compiled by this tool, the patched one with `#line` directives. */
+  linesPinned?: boolean;
 }
 
 export interface ObjectPairResult {
@@ -25,7 +27,7 @@ export interface ObjectPairResult {
   /** The kernel module's name from .modinfo (`name=`), for a .ko. */
   moduleName?: string;
   report?: CompareReport;
-  /** The backend's name (`x86_64`) of an identical pair, which has no report to say it. */
+  /** The backend's name (as `uname -m` spells it) of an identical pair, which has no report to say it. */
   arch?: string;
   error?: string;
 }
@@ -63,7 +65,7 @@ const originalReader = new FileReader();
 const patchedReader = new FileReader();
 
 /** An object is changed when a function is; build noise alone leaves it without a klp_object. */
-export function objectStatus(report: CompareReport): 'unchanged' | 'changed' | 'build_noise' {
+function objectStatus(report: CompareReport): 'unchanged' | 'changed' | 'build_noise' {
   if (report.functions.some((f) => f.status !== 'build_noise')) return 'changed';
   return report.functions.length > 0 ? 'build_noise' : 'unchanged';
 }
@@ -80,7 +82,7 @@ export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult 
     const original = parseElf(a, request.original, { skipSymbols: true });
     const patched = parseElf(b, request.patched, { skipSymbols: true });
     const moduleName = request.path.endsWith('.ko') ? moduleNameOf(original) : undefined;
-    const { report } = compareElfObjects(original, patched, { original: request.original, patched: request.patched }, { stamps: request.stamps, deferAssemblerText: true });
+    const { report } = compareElfObjects(original, patched, { original: request.original, patched: request.patched }, { stamps: request.stamps, linesPinned: request.linesPinned, deferAssemblerText: true });
     const status = objectStatus(report);
     return { path: request.path, status, moduleName, report };
   } catch (err) {

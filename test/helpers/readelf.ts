@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import type { ElfObject, ElfSection } from '../../src/elf/types.js';
 
-export interface ReadelfSection {
+interface ReadelfSection {
   index: number;
   name: string;
   type: number;
@@ -22,7 +22,7 @@ export interface ReadelfSection {
   addralign: bigint;
 }
 
-export interface ReadelfSymbol {
+interface ReadelfSymbol {
   index: number;
   value: bigint;
   size: bigint;
@@ -34,7 +34,7 @@ export interface ReadelfSymbol {
   name: string;
 }
 
-export interface ReadelfRelocation {
+interface ReadelfRelocation {
   offset: bigint;
   type: number;
   symbol: number;
@@ -42,13 +42,13 @@ export interface ReadelfRelocation {
   addend: bigint | null;
 }
 
-export interface ReadelfRelocationSection {
+interface ReadelfRelocationSection {
   name: string;
   offset: bigint;
   relocations: ReadelfRelocation[];
 }
 
-export interface ReadelfGroup {
+interface ReadelfGroup {
   index: number;
   comdat: boolean;
   signature: string;
@@ -64,7 +64,7 @@ export interface ReadelfOutput {
   groups: ReadelfGroup[];
 }
 
-export const READELF_ARGS = ['-SW', '-sW', '-rW', '-gW'];
+const READELF_ARGS = ['-SW', '-sW', '-rW', '-gW'];
 
 export function runReadelf(path: string, args: string[] = READELF_ARGS): string {
   return execFileSync('readelf', [...args, path], {

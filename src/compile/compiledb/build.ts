@@ -1,11 +1,14 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describeFsError } from '../../elf/reader.js';
 import { InputError, UsageError } from '../../errors.js';
 import { splitCommandLine } from '../gcc.js';
 import { makeTempDir, removeTempDir } from '../tempdir.js';
-import { loadCompilationDatabase } from './database.js';
+import { VMLINUX } from '../../report/types.js';
+import { readPatches } from '../patch.js';
+import { compilerLength, moduleOfCommand } from './command-words.js';
+import { loadCompilationDatabase, type CompileDbEntry } from './database.js';
 import { DependencyReader } from './dependencies.js';
 import { applyPatchToTree } from './patched-files.js';
 import { rewriteCompileCommand } from './rewrite.js';
@@ -30,8 +33,18 @@ import { selectUnits, type CompileDbUnit } from './units.js';
 export interface CompileDbRequest {
   /** The configured source tree (never modified). */
   sourceDir: string;
-  /** The unified diff file; paths relative to sourceDir (a/ b/ prefixes, or -p0). */
-  patch: string;
+  /**
+   * The patch file(s), applied in order: unified diffs or `git format-patch` mail (or a
+   * quilt series file); paths relative to sourceDir (a/ b/ prefixes, or -p0; see `strip`).
+   */
+  patch: string | readonly string[];
+  /** Leading path components to strip from the patch's file names (`patch -pN`); default: detected. */
+  strip?: number;
+  /**
+   * The klp_object name of units that are not built as part of a module (no `-DMODULE`):
+   * default `vmlinux`.
+   */
+  objectName?: string;
   /** Default `<sourceDir>/compile_commands.json`. */
   compileCommands?: string;
   /** Replaces the compiler word(s) of each command; may be a wrapper (`ccache gcc`). */
@@ -54,6 +67,15 @@ export interface CompileDbResult {
   /** The same from the patched tree. */
   patchedDir: string;
   units: CompileDbUnit[];
+  /**
+   * The klp_object of each object under originalDir/patchedDir (by relative path): the
+   * module the unit is built into (`KBUILD_MODNAME` of a `-DMODULE` command), or
+   * `vmlinux` (or the request's objectName) for built-in code. Units of one module share
+   * the name.
+   */
+  objectNames: Map<string, string>;
+  /** The patched units were compiled with `#line` directives (none of them needed the retry without). */
+  linesPinned: boolean;
   warnings: string[];
   /** Removes every temporary file; safe to call twice. */
   dispose(): void;
@@ -75,10 +97,13 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
   const tree = new SourceTree(req.sourceDir);
   const dbPath = req.compileCommands ?? join(req.sourceDir, 'compile_commands.json');
   const entries = loadCompilationDatabase(dbPath);
-  const patchedFiles = applyPatchToTree(req.patch, tree, req.lineDirectives !== false);
+  const patchList = [req.patch].flat();
+  if (patchList.length === 0) throw new UsageError('--source-dir needs --patch');
+  const patchedFiles = applyPatchToTree(readPatches(patchList, { strip: req.strip }), tree, req.lineDirectives !== false);
   const { changes } = patchedFiles;
   const dependencies = new DependencyReader(tree);
-  const { units, selected, warnings } = selectUnits({ entries, changes, tree, dependencies, patch: req.patch, database: dbPath });
+  const patchLabel = patchList.join(' + ');
+  const { units, selected, warnings } = selectUnits({ entries, changes, tree, dependencies, patch: patchLabel, database: dbPath });
 
   const work = makeTempDir('compiledb');
   let disposed = false;
@@ -102,10 +127,12 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
 
     const ordered = [...selected.keys()].sort();
     const jobsList: CompileJob[] = [];
+    const objectNames = new Map<string, string>();
     ordered.forEach((rel, i) => {
       const entry = units.get(rel)!;
       const display = join(req.sourceDir, rel);
       const object = objectPath(rel);
+      objectNames.set(object, klpObjectOf(entry, display, req.objectName, warnings));
       const original = rewriteCompileCommand(entry, { output: join(originalDir, object), cc: ccWords });
       const depfile = join(depsDir, `${i}.d`);
       const patchedCommand = rewriteCompileCommand(entry, { output: join(patchedDir, object), cc: ccWords, shadow: { sourceRoots: tree.roots, shadow: shadow.root, depfile } });
@@ -118,7 +145,7 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
 
     shadow.build();
 
-    await runCompiles(jobsList, {
+    const linesPinned = await runCompiles(jobsList, {
       jobs,
       signal: req.signal,
       onProgress: (done, total) => req.onProgress?.(done, total),
@@ -129,6 +156,8 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
       originalDir,
       patchedDir,
       units: ordered.map((file) => ({ file, reason: selected.get(file)! })),
+      objectNames,
+      linesPinned,
       warnings,
       dispose,
     };
@@ -136,6 +165,21 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
     dispose();
     throw err;
   }
+}
+
+/**
+ * The klp_object a unit's code belongs to: for a `-DMODULE` command, the module
+ * (`KBUILD_MODNAME`); for built-in code (or a project that is no kernel), `objectName`,
+ * default vmlinux. A module unit without KBUILD_MODNAME (the kernel leaves it out for an
+ * object linked into several modules) gets a warning and its object's base name.
+ */
+function klpObjectOf(entry: CompileDbEntry, display: string, objectName: string | undefined, warnings: string[]): string {
+  const { module, modname } = moduleOfCommand(entry.argv.slice(compilerLength(entry.argv)));
+  if (!module) return objectName ?? VMLINUX;
+  if (modname !== undefined) return modname;
+  const fallback = objectName ?? basename(display).replace(/\.[^.]*$/, '').replace(/-/g, '_');
+  warnings.push(`${display} is built with -DMODULE but without KBUILD_MODNAME (an object linked into several modules?): its klp_object is named ${fallback}; check it`);
+  return fallback;
 }
 
 /** Where a unit's object goes under originalDir and patchedDir: its source path with `.o`. */

@@ -136,3 +136,47 @@ export function compilerLength(argv: string[]): number {
   const first = basename(argv[0]);
   return WRAPPERS.has(first) && argv.length > 1 && !argv[1].startsWith('-') ? 2 : 1;
 }
+
+/** What a command's macros say about the klp_object its code goes into. */
+export interface ModuleOfCommand {
+  /** `-DMODULE`: built as (part of) a loadable module, not into vmlinux. */
+  module: boolean;
+  /** `KBUILD_MODNAME` (without its quotes): the module's name, for a module or built-in code alike. */
+  modname?: string;
+}
+
+/**
+ * Reads `-DMODULE` and `-DKBUILD_MODNAME=...` from a command's words (after the compiler),
+ * as kbuild spells them (`-DKBUILD_MODNAME='"ext4"'`, which a shell or the database's
+ * splitting leaves as `-DKBUILD_MODNAME="ext4"`; `\"ext4\"` in `arguments`; the older
+ * `KBUILD_STR(ext4)`), joined or as `-D NAME`; a later `-U` undoes an earlier `-D`.
+ */
+export function moduleOfCommand(args: readonly string[]): ModuleOfCommand {
+  let module = false;
+  let modname: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    let word = args[i];
+    let option: string;
+    if (word === '-D' || word === '-U') {
+      option = word;
+      word = args[++i] ?? '';
+    } else if (word.startsWith('-D') || word.startsWith('-U')) {
+      option = word.slice(0, 2);
+      word = word.slice(2);
+    } else continue;
+    const eq = word.indexOf('=');
+    const macro = eq < 0 ? word : word.slice(0, eq);
+    if (macro === 'MODULE') module = option === '-D';
+    else if (macro === 'KBUILD_MODNAME') modname = option === '-D' && eq >= 0 ? unquoteModname(word.slice(eq + 1)) : undefined;
+  }
+  return { module, ...(modname !== undefined ? { modname } : {}) };
+}
+
+function unquoteModname(value: string): string | undefined {
+  let v = value.trim();
+  const str = /^KBUILD_STR\((.*)\)$/.exec(v);
+  if (str) v = str[1];
+  // Quotes and escaped quotes, as many layers as the command kept.
+  v = v.replace(/^(?:\\?["'])+/, '').replace(/(?:\\?["'])+$/, '');
+  return /^[A-Za-z0-9_-]+$/.test(v) ? v : undefined;
+}

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { describeFsError } from '../../elf/reader.js';
 import { InputError, PatchError } from '../../errors.js';
 import { withLineDirectives } from '../line-directives.js';
-import { applyFilePatch, parseUnifiedDiff } from '../patch.js';
+import { applyPatchSeries, type FilePatch } from '../patch.js';
 import type { SourceTree } from './source-tree.js';
 
 /*
@@ -20,40 +20,59 @@ export interface PatchedFiles {
   directed: Map<string, string>;
 }
 
-/** Applies the unified diff `patch` (paths relative to the tree: a/ b/ prefixes, or -p0). */
-export function applyPatchToTree(patch: string, tree: SourceTree, lineDirectives: boolean): PatchedFiles {
-  const filePatches = parseUnifiedDiff(readText(patch), patch);
-  const changes = new Map<string, string | null>();
-  const directed = new Map<string, string>();
-  const locate = (name: string): string => {
-    if (isAbsolute(name) || name.split('/').includes('..')) throw new PatchError(patch, `names ${name}, outside ${tree.dir}`);
+/**
+ * Applies the patches, in order, to the tree (in memory). Paths are relative to the tree:
+ * git's a/ b/ prefixes are stripped, other names are taken as they are and, failing that,
+ * without their first component (`linux/`, `orig/`); with `strip` (`-pN`), exactly N
+ * leading components go.
+ */
+export function applyPatchToTree(patches: readonly FilePatch[], tree: SourceTree, lineDirectives: boolean): PatchedFiles {
+  const isFile = (rel: string) => {
+    try {
+      return statSync(join(tree.root, rel)).isFile();
+    } catch {
+      return false;
+    }
+  };
+  const isDir = (rel: string) => {
+    try {
+      return statSync(join(tree.root, rel)).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const locate = (fp: FilePatch, name: string, exists: (rel: string) => boolean): string => {
+    if (isAbsolute(name) || name.split('/').includes('..')) throw new PatchError(fp.patchFile, `names ${name}, outside ${tree.dir}`);
     const clean = name.replace(/^(\.\/)+/, '');
-    if (existsSync(join(tree.root, clean))) return clean;
+    if (fp.exactPaths || exists(clean)) return clean;
     // Another -p1 prefix than a/ b/ (linux/, orig/): drop the first component.
     const stripped = clean.includes('/') ? clean.slice(clean.indexOf('/') + 1) : undefined;
-    if (stripped && existsSync(join(tree.root, stripped))) return stripped;
+    if (stripped && exists(stripped)) return stripped;
     // A new file: where its directory exists.
-    if (!existsSync(join(tree.root, dirname(clean))) && stripped && existsSync(join(tree.root, dirname(stripped)))) return stripped;
+    if (!isDir(dirname(clean)) && stripped && isDir(dirname(stripped))) return stripped;
     return clean;
   };
-  for (const fp of filePatches) {
-    const oldRel = fp.oldPath !== undefined ? locate(fp.oldPath) : undefined;
-    const newRel = fp.newPath !== undefined ? locate(fp.newPath) : undefined;
-    if (oldRel === undefined && newRel === undefined) throw new PatchError(patch, 'a file in the patch has no name');
-    let original = '';
-    if (oldRel !== undefined) {
-      if (!isFile(join(tree.root, oldRel))) throw new PatchError(patch, `changes ${oldRel}, which is not a file in ${tree.dir}`);
-      original = readText(join(tree.root, oldRel));
-    }
-    const text = applyFilePatch(original, fp, join(tree.dir, oldRel ?? newRel!), patch);
-    if (newRel !== undefined) changes.set(newRel, text);
-    if (newRel !== undefined && oldRel !== undefined && lineDirectives) {
+  const applied = applyPatchSeries(patches, {
+    resolve: (fp, exists) => {
+      if (fp.oldPath === undefined && fp.newPath === undefined) throw new PatchError(fp.patchFile, 'has hunks that name no file (no --- and +++ lines)');
+      return {
+        old: fp.oldPath !== undefined ? locate(fp, fp.oldPath, exists) : undefined,
+        new: fp.newPath !== undefined ? locate(fp, fp.newPath, exists) : undefined,
+      };
+    },
+    read: (rel) => (isFile(rel) ? readText(join(tree.root, rel)) : undefined),
+    display: (rel) => join(tree.dir, rel),
+  });
+  const directed = new Map<string, string>();
+  if (lineDirectives) {
+    for (const [rel, text] of applied.changes) {
+      const original = applied.originals.get(rel);
+      if (text === null || original === undefined) continue;
       const withLines = withLineDirectives(original, text);
-      if (withLines !== text) directed.set(newRel, withLines);
+      if (withLines !== text) directed.set(rel, withLines);
     }
-    if (oldRel !== undefined && oldRel !== newRel) changes.set(oldRel, null);
   }
-  return { changes, directed };
+  return { changes: applied.changes, directed };
 }
 
 function readText(path: string): string {
@@ -61,13 +80,5 @@ function readText(path: string): string {
     return readFileSync(path, 'utf8');
   } catch (err) {
     throw new InputError(path, describeFsError(err));
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
   }
 }

@@ -44,8 +44,8 @@ interface RunOptions {
   dropLineDirectives?: () => void;
 }
 
-/** Runs every job; a cancelled build is a CompileError saying so. */
-export async function runCompiles(jobsList: CompileJob[], options: RunOptions): Promise<void> {
+/** Runs every job; a cancelled build is a CompileError saying so. Resolves to whether the `#line` directives stayed (no retry without them). */
+export async function runCompiles(jobsList: CompileJob[], options: RunOptions): Promise<boolean> {
   const { signal } = options;
   const controller = new AbortController();
   const onAbort = () => controller.abort();
@@ -54,6 +54,7 @@ export async function runCompiles(jobsList: CompileJob[], options: RunOptions): 
   let done = 0;
   const finished = new Set<CompileJob>();
   let failed: CompileJob | undefined;
+  let directivesKept = options.dropLineDirectives !== undefined;
   const run = (list: CompileJob[], pool: AbortController) =>
     runPool(
       list.map((job) => async (poolSignal) => {
@@ -77,6 +78,7 @@ export async function runCompiles(jobsList: CompileJob[], options: RunOptions): 
       // Again without the directives, the failed compile first: for diagnostics with the
       // patched files' own line numbers (or an object, should a directive have broken it).
       options.dropLineDirectives();
+      directivesKept = false;
       const again = jobsList.filter((job) => !finished.has(job));
       again.sort((a, b) => Number(b === failed) - Number(a === failed));
       const retry = new AbortController();
@@ -95,6 +97,7 @@ export async function runCompiles(jobsList: CompileJob[], options: RunOptions): 
     signal?.removeEventListener('abort', onAbort);
   }
   if (signal?.aborted) throw new CompileError(undefined, 'the build was cancelled');
+  return directivesKept;
 }
 
 /** The real paths of the originals of the source-relative files the patch changes, for the leak check. */

@@ -1,0 +1,6 @@
+#ifndef DRV_LIMITS_H
+#define DRV_LIMITS_H
+
+#define DRV_LIMIT 64
+
+#endif

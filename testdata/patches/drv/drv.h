@@ -1,0 +1,6 @@
+#ifndef DRV_H
+#define DRV_H
+
+#define DRV_BIAS 1
+
+#endif
