@@ -144,7 +144,7 @@ describe('objects of two architectures', () => {
       const report = JSON.parse(result.stdout);
       expect(report.arch).toBe('x86_64');
       expect(report.summary).toMatchObject({ compared: 3, identical: 1, changed: 1, errors: 1 });
-      expect(report.objects.map((o: { path: string; status: string }) => `${o.path}:${o.status}`)).toEqual(['a.o:changed', 'vdso32/b.o:identical']);
+      expect(report.objects.map((o: { path: string; status: string }) => `${o.path}:${o.status}`)).toEqual(['a.o:changed', 'vdso32/b.o:identical', 'vdso32/c.o:error']);
     }
   });
 

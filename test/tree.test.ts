@@ -135,7 +135,18 @@ struct klp_patch { struct module *mod; struct klp_object *objs; };
     const result = await runCli(['compare', bad, badPatched, '--format', 'json']);
     expect(result.exitCode).toBe(2);
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/broken\.o: not an ELF file/)]);
-    expect(JSON.parse(result.stdout).functions.map((f: { name: string }) => f.name)).toEqual(['child_func']);
+    const report = JSON.parse(result.stdout);
+    expectValidReport(report);
+    expect(report.functions.map((f: { name: string }) => f.name)).toEqual(['child_func']);
+    // The pair that failed is in the report, with its error.
+    expect(report.objects.map((o: { path: string; status: string; error?: string }) => [o.path, o.status, o.error])).toEqual([
+      ['broken.o', 'error', expect.stringMatching(/broken\.o: not an ELF file/)],
+      ['ok.o', 'changed', undefined],
+    ]);
+    expect(report.summary).toMatchObject({ compared: 2, changed: 1, errors: 1 });
+    const text = await runCli(['compare', bad, badPatched]);
+    expect(text.exitCode).toBe(2);
+    expect(text.stdout).toMatch(/errors:\n  .*broken\.o: not an ELF file/);
   });
 
   it('shows a progress bar in a terminal, and none in a pipe or with --quiet', async () => {

@@ -149,7 +149,7 @@ function renderTreeText(report: TreeReport): string {
     lines.push('', `== ${object.path}${object.object_name ? ` (${objectLabel(object.object_name)})` : ''}`);
     lines.push(...renderCompareText(object).split('\n').slice(2, -1));
   }
-  const errors = report.warnings.filter((w) => !report.objects.some((o) => w.startsWith(`${o.path}: `)));
+  const errors = report.objects.flatMap((o) => (o.status === 'error' && o.error ? [o.error] : []));
   if (errors.length) lines.push('', 'errors:', ...errors.map((e) => `  ${e}`));
   return lines.join('\n') + '\n';
 }

@@ -153,5 +153,8 @@ export interface TreeReport extends Omit<CompareReport, 'functions' | 'stack_onl
 
 export interface TreeObjectReport extends CompareReport {
   path: string;
-  status: 'identical' | 'unchanged' | 'changed' | 'build_noise';
+  /** `error`: the pair could not be compared; its lists are empty and `error` says why. */
+  status: 'identical' | 'unchanged' | 'changed' | 'build_noise' | 'error';
+  /** With status `error`: the one-line message, naming the file. */
+  error?: string;
 }

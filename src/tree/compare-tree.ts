@@ -177,9 +177,15 @@ function buildTreeReport(
   // One report per compared pair (design.md §7); byte-identical pairs get the empty report
   // they would have had.
   const empty = (r: ObjectPairResult): CompareReport => emptyCompareReport(r.arch ?? arch, { original: `${originalDir}/${r.path}`, patched: `${patchedDir}/${r.path}` });
-  const objects = results
-    .filter((r) => r.status !== 'error')
-    .map((r) => ({ path: r.path, status: r.status as TreeObjectReport['status'], ...(r.moduleName ? { object_name: r.moduleName } : {}), ...(r.report ?? empty(r)) }));
+  // A pair that could not be compared stays in the list, with its error: one broken module
+  // among thousands must not hide which one it was.
+  const objects: TreeObjectReport[] = results.map((r) => ({
+    path: r.path,
+    status: r.status,
+    ...(r.error !== undefined ? { error: r.error } : {}),
+    ...(r.moduleName ? { object_name: r.moduleName } : {}),
+    ...(r.report ?? empty(r)),
+  }));
   const tag = <T extends object>(path: string, items: T[]) => items.map((item) => ({ ...item, object: path }));
   const errors = results.filter((r) => r.status === 'error').map((r) => r.error!);
   return {
