@@ -3,16 +3,29 @@
  * of these; anything else escaping the library is a bug in stackonly.
  */
 export class InputError extends Error {
+  /** The problem as one line of printable text (see `oneLine`). */
+  readonly problem: string;
   constructor(
     /** The file (or directory) the problem is about, when there is one. */
     readonly file: string | undefined,
-    readonly problem: string,
+    problem: string,
     /** Extra lines to show after the one-line message (compiler diagnostics, a hunk). */
     readonly details?: string,
   ) {
-    super(file ? `${file}: ${problem}` : problem);
+    const line = oneLine(problem);
+    super(file ? `${oneLine(file)}: ${line}` : line);
+    this.problem = line;
     this.name = new.target.name;
   }
+}
+
+/**
+ * Text made one printable line: a message quotes names from the files it is about (section
+ * and symbol names, paths), and a newline or an escape sequence in one of them must not
+ * break the one-line error or reach the terminal. Control characters are escaped as \xNN.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** A malformed, truncated or unsupported ELF file. */

@@ -15,8 +15,10 @@ import {
   SHT_STRTAB,
   SHT_SYMTAB,
   SHT_SYMTAB_SHNDX,
+  SHF_EXECINSTR,
   STB_LOCAL,
   STT_FILE,
+  STT_SECTION,
   type ElfGroup,
   type ElfObject,
   type ElfRelocation,
@@ -232,8 +234,49 @@ export function parseElf(input: Buffer | Uint8Array, path: string, options: Pars
   if (shstr.type !== SHT_STRTAB) file.fail(`section name table (section ${shstrndx}) is not a string table`);
   const sectionNames = new StringTable(file, shstr.offset, shstr.size, 'section name table');
   for (const section of sections) section.name = sectionNames.get(nameOffsets[section.index]);
+  checkDisjoint(file, sections, ehsize, shoff, shnum * shentsize);
   return buildObject(file, path, is64, type, machine, sections, options.skipSymbols ?? false);
 }
+
+/** A section as error messages name it: index and name, the name escaped and shortened (it comes from the file). */
+function describeSection(s: ElfSection): string {
+  return `section ${s.index} (${printableName(s.name) || 'unnamed'})`;
+}
+
+const NAME_SHOWN = 80;
+
+/** A name from the file, made safe for a one-line message: control characters escaped, long names cut. */
+function printableName(name: string): string {
+  const cut = name.length > NAME_SHOWN ? `${name.slice(0, NAME_SHOWN)}...` : name;
+  return cut.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * Every byte of the file belongs to at most one section, and none to the ELF header or the
+ * section header table: assemblers and linkers lay objects out so, and it is what bounds
+ * the work on an object by its size. Without it, thousands of headers naming the same
+ * bytes (one `.text` decoded once per header, one `.rela.text` sorted once per copy, one
+ * group member list read once per group) cost time and memory quadratic in the file's size.
+ */
+function checkDisjoint(file: FileView, sections: ElfSection[], ehsize: number, shoff: number, shsize: number): void {
+  const withBytes = sections.filter((s) => s.type !== SHT_NOBITS && s.type !== SHT_NULL && s.size > 0);
+  withBytes.sort((a, b) => a.offset - b.offset || a.index - b.index);
+  let previous: ElfSection | undefined;
+  for (const s of withBytes) {
+    if (s.offset < ehsize) file.fail(`${describeSection(s)} (offset 0x${s.offset.toString(16)}) overlaps the ELF header`);
+    if (s.offset < shoff + shsize && shoff < s.offset + s.size) file.fail(`${describeSection(s)} overlaps the section header table: corrupt`);
+    if (previous && s.offset < previous.offset + previous.size) {
+      const same = s.offset === previous.offset && s.size === previous.size;
+      file.fail(
+        `${describeSection(s)} ${same ? 'names the same bytes as' : 'overlaps'} ${describeSection(previous)} (offset 0x${s.offset.toString(16)}): every byte belongs to at most one section`,
+      );
+    }
+    previous = s;
+  }
+}
+
+/** Section types relocations cannot apply to: tables of the object's own structure. */
+const UNRELOCATABLE: ReadonlySet<number> = new Set([SHT_NULL, SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_REL, SHT_GROUP, SHT_SYMTAB_SHNDX]);
 
 function buildObject(
   file: FileView,
@@ -244,13 +287,13 @@ function buildObject(
   sections: ElfSection[],
   skipSymbols: boolean,
 ): ElfObject {
-  const describe = (s: ElfSection) => `section ${s.index} (${s.name || 'unnamed'})`;
+  const describe = describeSection;
   const symtabs = sections.filter((s) => s.type === SHT_SYMTAB);
   if (symtabs.length > 1) file.fail(`has ${symtabs.length} symbol tables`);
   const symtab = symtabs[0];
   const symbols: ElfSymbol[] = symtab && !skipSymbols ? readSymbols(file, sections, symtab, is64, describe) : [];
 
-  const relocationSections: (ElfRelocationSection & { columns(): Columns })[] = [];
+  const relocationSections: (ElfRelocationSection & { count: number; columns(): Columns; columnsInto(into: Columns, first: number): void })[] = [];
   for (const section of sections) {
     if (section.type !== SHT_RELA && section.type !== SHT_REL) continue;
     const rela = section.type === SHT_RELA;
@@ -260,20 +303,18 @@ function buildObject(
     if (section.info === 0 || section.info >= sections.length) file.fail(`${describe(section)}: applies to section ${section.info}, which does not exist`);
     if (section.link !== symtab?.index) file.fail(`${describe(section)}: linked symbol table ${section.link} is not the object's symbol table`);
     const target = sections[section.info];
+    if (target === section) file.fail(`${describe(section)}: applies to itself (sh_info names its own index)`);
+    if (UNRELOCATABLE.has(target.type)) file.fail(`${describe(section)}: applies to ${describe(target)}, a section of type ${target.type} that relocations cannot apply to`);
     // Callers read the bytes a relocation patches: an entry outside its section is corrupt.
     const targetSize = target.type === SHT_NOBITS ? 0 : target.size;
     const count = section.size / entsize;
     // Entries are decoded on first use: tree mode proves most objects unchanged from the
     // raw section bytes and never needs them. Their errors are ElfErrors all the same.
-    const parseColumns = (): Columns => {
-      const columns: Columns = {
-        offset: new Float64Array(count),
-        type: new Uint32Array(count),
-        symbol: new Uint32Array(count),
-        addend: new Float64Array(count),
-      };
+    // Into `columns` from entry `first` on: a target's several relocation sections fill one
+    // set of columns, not a set each to be joined and dropped.
+    const parseColumns = (columns: Columns = newColumns(count), first = 0): Columns => {
       const symbolCount = symtab ? symtab.size / (is64 ? 24 : 16) : 0;
-      if (is64 && rela && file.le && readRela64Words(file.bytes, section.offset, count, symbolCount, targetSize, columns)) return columns;
+      if (is64 && rela && file.le && readRela64Words(file.bytes, section.offset, count, symbolCount, targetSize, columns, first)) return columns;
       for (let i = 0; i < count; i++) {
         const at = section.offset + i * entsize;
         let offset: number, symbol: number, rtype: number, addend = 0;
@@ -293,10 +334,10 @@ function buildObject(
         }
         if (symbol >= symbolCount) file.fail(`${describe(section)}: relocation ${i} refers to symbol ${symbol}, but there are ${symbolCount}`);
         if (offset >= targetSize) file.fail(`${describe(section)}: relocation ${i} at offset 0x${offset.toString(16)} lies outside ${describe(target)} (size 0x${targetSize.toString(16)})`);
-        columns.offset[i] = offset;
-        columns.type[i] = rtype;
-        columns.symbol[i] = symbol;
-        columns.addend[i] = addend;
+        columns.offset[first + i] = offset;
+        columns.type[first + i] = rtype;
+        columns.symbol[first + i] = symbol;
+        columns.addend[first + i] = addend;
       }
       return columns;
     };
@@ -306,7 +347,9 @@ function buildObject(
       index: section.index,
       target: section.info,
       explicitAddends: rela,
+      count,
       columns: () => (columns ??= parseColumns()),
+      columnsInto: (into: Columns, first: number) => (columns ? copyColumns(columns, into, first) : parseColumns(into, first)),
       get relocations(): ElfRelocation[] {
         if (!objects) {
           const c = entry.columns();
@@ -318,14 +361,30 @@ function buildObject(
     };
     relocationSections.push(entry);
   }
-  // Two relocation sections for one target are legal: their entries are concatenated (into
-  // a new array, not with push(...), which overflows the call stack past ~100k entries).
+  // Relocation sections by the section they apply to, gathered once: an object may have
+  // tens of thousands of each, and a search of all of them per target is quadratic.
+  const byTarget = new Map<number, (typeof relocationSections)[number][]>();
+  for (const rs of relocationSections) {
+    const list = byTarget.get(rs.target);
+    if (list) list.push(rs);
+    else byTarget.set(rs.target, [rs]);
+  }
+  // Two relocation sections for one target are legal: their entries are joined once, into
+  // one array of the total length (not by repeated concat, quadratic in the number of
+  // sections, nor with push(...), which overflows the call stack past ~100k entries).
   const bySection = new Map<number, ElfRelocation[]>();
+  const noRelocations: ElfRelocation[] = [];
   const relocationsFor = (index: number): ElfRelocation[] => {
     let list = bySection.get(index);
     if (!list) {
-      list = [];
-      for (const rs of relocationSections) if (rs.target === index) list = list.length ? list.concat(rs.relocations) : rs.relocations;
+      const parts = byTarget.get(index);
+      if (!parts) list = noRelocations;
+      else if (parts.length === 1) list = parts[0].relocations;
+      else {
+        list = new Array(parts.reduce((n, rs) => n + rs.relocations.length, 0));
+        let at = 0;
+        for (const rs of parts) for (const r of rs.relocations) list[at++] = r;
+      }
       bySection.set(index, list);
     }
     return list;
@@ -334,14 +393,25 @@ function buildObject(
   const relocationTable = (index: number): RelocationTable => {
     let table = tables.get(index);
     if (!table) {
-      const parts = relocationSections.filter((rs) => rs.target === index).map((rs) => rs.columns());
-      table = sortedTable(parts);
+      const parts = byTarget.get(index) ?? [];
+      let joined: Columns;
+      if (parts.length === 1) joined = parts[0].columns();
+      else {
+        joined = newColumns(parts.reduce((n, rs) => n + rs.count, 0));
+        let at = 0;
+        for (const rs of parts) {
+          rs.columnsInto(joined, at);
+          at += rs.count;
+        }
+      }
+      table = sortedTable(joined);
       tables.set(index, table);
     }
     return table;
   };
 
   const groups: ElfGroup[] = [];
+  let groupOf: Int32Array | undefined;
   for (const section of sections) {
     if (section.type !== SHT_GROUP) continue;
     if (section.size % 4 !== 0 || section.size < 4) file.fail(`${describe(section)}: size ${section.size} is not a whole number of words`);
@@ -349,11 +419,17 @@ function buildObject(
     const symbolCount = symtab ? symtab.size / (is64 ? 24 : 16) : 0;
     if (section.info >= symbolCount) file.fail(`${describe(section)}: signature symbol ${section.info} does not exist (${symbolCount} symbols)`);
     const words = section.size / 4;
-    const members: number[] = [];
+    const members: number[] = new Array(words - 1);
     for (let i = 1; i < words; i++) {
       const member = file.u32(section.offset + i * 4);
       if (member === 0 || member >= sections.length) file.fail(`${describe(section)}: member ${member} does not exist`);
-      members.push(member);
+      const memberSection = sections[member];
+      if (memberSection.type === SHT_GROUP) file.fail(`${describe(section)}: member ${describe(memberSection)} is a group itself`);
+      // A section belongs to at most one group (gABI): a member named twice is a corrupt table.
+      const owner = (groupOf ??= new Int32Array(sections.length))[member];
+      if (owner !== 0) file.fail(`${describe(section)}: member ${describe(memberSection)} is already a member of ${owner === section.index ? 'this group' : describe(sections[owner])}`);
+      groupOf[member] = section.index;
+      members[i - 1] = member;
     }
     groups.push({ index: section.index, flags: file.u32(section.offset), signature: section.info, members });
   }
@@ -439,7 +515,40 @@ function readSymbols(file: FileView, sections: ElfSection[], symtab: ElfSection,
       file: bind === STB_LOCAL && symType !== STT_FILE ? currentFile : undefined,
     });
   }
+  checkCodeCoverage(file, sections, symbols, describe);
   return symbols;
+}
+
+/** How many times over its own size a section's code may be covered by symbols (see checkCodeCoverage). */
+const MAX_CODE_COVERAGE = 16;
+/** Bytes of cover every executable section may have beyond that (many aliases of a tiny stub). */
+const COVERAGE_SLACK = 4096;
+
+/**
+ * The bytes of each executable section that its sized symbols cover, counted once per
+ * symbol, may not exceed MAX_CODE_COVERAGE times the section's size (plus a little). Every
+ * function's code is decoded, aligned and compared on its own, so the work on an object
+ * grows with this sum: thousands of functions overlapping in one section (each starting
+ * one byte further in and running to the end) would make it quadratic in the file's size.
+ * Real objects cover their code at most twice (a function and its alias: 2.0 on all 4,023
+ * modules of Debian's 6.1 kernel).
+ */
+function checkCodeCoverage(file: FileView, sections: ElfSection[], symbols: ElfSymbol[], describe: (s: ElfSection) => string): void {
+  let cover: Float64Array | undefined;
+  for (const symbol of symbols) {
+    if (symbol.size === 0 || symbol.reserved || symbol.shndx === SHN_UNDEF || symbol.type === STT_SECTION || symbol.type === STT_FILE) continue;
+    const section = sections[symbol.shndx];
+    if ((section.flags & SHF_EXECINSTR) === 0 || section.type === SHT_NOBITS) continue;
+    (cover ??= new Float64Array(sections.length))[symbol.shndx] += Math.min(symbol.size, Math.max(0, section.size - symbol.value));
+  }
+  if (!cover) return;
+  for (let i = 0; i < sections.length; i++) {
+    if (cover[i] > MAX_CODE_COVERAGE * sections[i].size + COVERAGE_SLACK) {
+      file.fail(
+        `${describe(sections[i])}: its symbols cover ${cover[i]} bytes of its ${sections[i].size}, more than the limit of ${MAX_CODE_COVERAGE} times its size plus ${COVERAGE_SLACK} bytes (overlapping functions far beyond any real object's)`,
+      );
+    }
+  }
 }
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -451,11 +560,11 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * several times as much. False, with nothing filled in for certain, when the words cannot
  * be used or an entry is out of range: the field-by-field reader then says which.
  */
-function readRela64Words(bytes: Uint8Array, offset: number, count: number, symbolCount: number, targetSize: number, columns: Columns): boolean {
+function readRela64Words(bytes: Uint8Array, offset: number, count: number, symbolCount: number, targetSize: number, columns: Columns, first: number): boolean {
   if (!HOST_LITTLE_ENDIAN || (bytes.byteOffset + offset) % 4 !== 0) return false;
   const words = new Uint32Array(bytes.buffer, bytes.byteOffset + offset, count * 6);
   const { offset: offsets, type, symbol, addend } = columns;
-  for (let i = 0, w = 0; i < count; i++, w += 6) {
+  for (let i = first, w = 0; i < first + count; i++, w += 6) {
     const offsetHigh = words[w + 1];
     const at = offsetHigh === 0 ? words[w] : offsetHigh * 0x1_0000_0000 + words[w];
     const sym = words[w + 3];
@@ -475,33 +584,32 @@ interface Columns {
   addend: Float64Array;
 }
 
-/** Joins the columns of one section's relocation sections, sorted by offset (stable). */
-function sortedTable(parts: Columns[]): RelocationTable {
-  const count = parts.reduce((n, p) => n + p.offset.length, 0);
-  let joined: Columns;
-  if (parts.length === 1) joined = parts[0];
-  else {
-    joined = { offset: new Float64Array(count), type: new Uint32Array(count), symbol: new Uint32Array(count), addend: new Float64Array(count) };
-    let at = 0;
-    for (const p of parts) {
-      joined.offset.set(p.offset, at);
-      joined.type.set(p.type, at);
-      joined.symbol.set(p.symbol, at);
-      joined.addend.set(p.addend, at);
-      at += p.offset.length;
-    }
-  }
+function newColumns(count: number): Columns {
+  return { offset: new Float64Array(count), type: new Uint32Array(count), symbol: new Uint32Array(count), addend: new Float64Array(count) };
+}
+
+function copyColumns(from: Columns, into: Columns, first: number): void {
+  into.offset.set(from.offset, first);
+  into.type.set(from.type, first);
+  into.symbol.set(from.symbol, first);
+  into.addend.set(from.addend, first);
+}
+
+/** The relocations of one section (all its relocation sections' entries), sorted by offset (stable). */
+function sortedTable(joined: Columns): RelocationTable {
+  const count = joined.offset.length;
   let sorted = true;
   for (let i = 1; i < count; i++) if (joined.offset[i] < joined.offset[i - 1]) sorted = false;
   if (!sorted) {
-    const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => joined.offset[a] - joined.offset[b] || a - b);
+    const order = stableOrder(joined.offset);
     const o = { offset: new Float64Array(count), type: new Uint32Array(count), symbol: new Uint32Array(count), addend: new Float64Array(count) };
-    order.forEach((from, to) => {
+    for (let to = 0; to < count; to++) {
+      const from = order[to];
       o.offset[to] = joined.offset[from];
       o.type[to] = joined.type[from];
       o.symbol[to] = joined.symbol[from];
       o.addend[to] = joined.addend[from];
-    });
+    }
     joined = o;
   }
   const offsets = joined.offset;
@@ -510,4 +618,25 @@ function sortedTable(parts: Columns[]): RelocationTable {
     ...joined,
     lowerBound: (offset: number): number => lowerBound(offsets, offset),
   };
+}
+
+/**
+ * The indices of `offsets` in ascending order of offset, equal offsets in index order. The
+ * offsets lie inside a section of the file, so `offset * count + index` is an exact double
+ * for any real file, and a native sort of those keys takes a fraction of the time of a sort
+ * with a comparator (millions of entries: relocation sections joined for one target).
+ */
+function stableOrder(offsets: Float64Array): ArrayLike<number> {
+  const count = offsets.length;
+  let max = 0;
+  for (let i = 0; i < count; i++) if (offsets[i] > max) max = offsets[i];
+  if ((max + 1) * count > Number.MAX_SAFE_INTEGER) {
+    return Array.from({ length: count }, (_, i) => i).sort((a, b) => offsets[a] - offsets[b] || a - b);
+  }
+  const keys = new Float64Array(count);
+  for (let i = 0; i < count; i++) keys[i] = offsets[i] * count + i;
+  keys.sort();
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = keys[i] % count;
+  return order;
 }
