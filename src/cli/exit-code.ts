@@ -1,7 +1,7 @@
 import type { CompareReport } from '../report/types.js';
 
 export const EXIT_OK = 0;
-export const EXIT_CHANGED = 1;
+const EXIT_CHANGED = 1;
 export const EXIT_ERROR = 2;
 
 /**

@@ -52,7 +52,7 @@ export function compilerSettings(options: { cc?: string; cflags?: string }, env:
 }
 
 /** The flags a compile gets: the user's, -O2 when they name no level, and what the model needs. */
-export function effectiveFlags(cflags: string[]): string[] {
+function effectiveFlags(cflags: string[]): string[] {
   const hasOptimisation = cflags.some((f) => /^-O([0-3sgz]|fast)?$/.test(f));
   return [...(hasOptimisation ? [] : ['-O2']), ...cflags, '-c', '-ffunction-sections', '-fdata-sections'];
 }

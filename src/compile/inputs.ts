@@ -199,7 +199,7 @@ function writeCopyWithLineDirectives(originalSource: string, patchedSource: stri
 }
 
 /** A source and the files next to it, patched in memory. */
-export interface PatchedSource {
+interface PatchedSource {
   /** The original source, as given. */
   path: string;
   /** Its base name: the patched text is compiled under it. */
@@ -218,7 +218,7 @@ export interface PatchedSource {
  * the source; otherwise each file is found next to the source by name. Deleting or
  * renaming away a file next to the source is refused: the compile would still find it.
  */
-export function patchSource(originalSource: string, patches: readonly FilePatch[]): PatchedSource {
+function patchSource(originalSource: string, patches: readonly FilePatch[]): PatchedSource {
   const sourceDir = dirname(resolve(originalSource));
   const mainName = basename(originalSource);
   const identities = new Set(patches.map((fp) => fp.newPath ?? fp.oldPath ?? ''));
@@ -289,7 +289,7 @@ function readSource(path: string): string {
  * that has an original gets `#line` directives after its changed regions (see
  * line-directives.ts); a file the patch creates gets none.
  */
-export function writePatchedCopy(source: PatchedSource, dir: string, options: { lineDirectives?: boolean } = {}): string {
+function writePatchedCopy(source: PatchedSource, dir: string, options: { lineDirectives?: boolean } = {}): string {
   const lines = options.lineDirectives !== false;
   const finish = (original: string | undefined, patched: string) => (lines && original !== undefined ? withLineDirectives(original, patched) : patched);
   mkdirSync(dir, { recursive: true });

@@ -14,7 +14,7 @@ import { InputError, PatchError } from '../errors.js';
  * signature or a commit message is never read as a hunk line.
  */
 
-export type FileChangeKind = 'modify' | 'create' | 'delete' | 'rename' | 'copy';
+type FileChangeKind = 'modify' | 'create' | 'delete' | 'rename' | 'copy';
 
 export interface FilePatch {
   /** The patch file this comes from, as messages name it. */
@@ -260,7 +260,7 @@ function alreadyApplied(fp: FilePatch, sourceName: string): PatchError {
  * patch is already applied (or reversed) when its reverse applies, else names the first
  * hunk that does not apply and shows it.
  */
-export function applyFilePatch(source: string, filePatch: FilePatch, sourceName: string): string {
+function applyFilePatch(source: string, filePatch: FilePatch, sourceName: string): string {
   const result = applyPatch(source, filePatch.patch);
   if (result !== false) return result;
   if (applyPatch(source, reversePatch(filePatch.patch)) !== false) throw alreadyApplied(filePatch, sourceName);

@@ -1,7 +1,7 @@
 import type { ElfObject } from './types.js';
 
 /** The `key=value` entries of a kernel module's `.modinfo`, in order; empty for other objects. */
-export function modinfo(object: ElfObject): [string, string][] {
+function modinfo(object: ElfObject): [string, string][] {
   const section = object.sections.find((s) => s.name === '.modinfo');
   if (!section) return [];
   const text = Buffer.from(object.sectionData(section.index)).toString('latin1');

@@ -7,7 +7,7 @@ import { Locator } from './locator.js';
 import { findParts } from './parts.js';
 import { assignSymbolPositions, collectFunctions, functionsByName, groupBySection } from './symbols.js';
 import { codeAddressTransfers, jumpTableTransfers, jumpsBetweenFunctions, staticBranchTransfers } from './transfers.js';
-import type { FunctionInfo, ObjectModel } from './types.js';
+import type { ObjectModel } from './types.js';
 
 export interface ModelOptions {
   /**

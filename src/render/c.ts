@@ -1,7 +1,7 @@
 import { VMLINUX, type CompareReport, type ReplaceReport, type StackOnlyEntryJson, type TreeReport } from '../report/types.js';
 import type { Renderer } from './renderer.js';
 
-export interface COptions {
+interface COptions {
   /** Prefix of the livepatch module's names (`livepatch_`); none: the patched object's own names. */
   newPrefix?: string;
   /** Name of the klp_func array. */
@@ -9,7 +9,7 @@ export interface COptions {
 }
 
 /** A C identifier for a symbol name: clone names such as `foo.constprop.0` have dots. */
-export function cIdentifier(name: string): string {
+function cIdentifier(name: string): string {
   const id = name.replace(/[^A-Za-z0-9_]/g, '_');
   return /^[0-9]/.test(id) ? `_${id}` : id;
 }

@@ -14,7 +14,7 @@ import type {
   TreeReport,
 } from './types.js';
 
-export const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 1;
 
 function withSympos<T extends object>(value: T, sympos: number): T {
   return sympos > 0 ? { ...value, sympos } : value;
@@ -57,7 +57,7 @@ function change(comparison: Comparison, c: FamilyChange): FunctionChangeJson {
   return { ...json, differences: explain(comparison, c).map(differenceJson) };
 }
 
-export function stackOnlyEntryJson(e: StackOnlyEntry): StackOnlyEntryJson {
+function stackOnlyEntryJson(e: StackOnlyEntry): StackOnlyEntryJson {
   const json: StackOnlyEntryJson = { name: e.name, owner: e.owner, reason: e.reason };
   if (e.partOf) json.part_of = e.partOf;
   return withSympos(json, e.sympos);
