@@ -1,3 +1,4 @@
+import { compressionOf } from '../elf/compressed.js';
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
@@ -20,17 +21,19 @@ export function inputKind(path: string): InputKind {
     throw new InputError(path, describeFsError(err));
   }
   if (isDirectory) return 'directory';
-  const head = Buffer.alloc(4);
+  const head = Buffer.alloc(6);
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    readSync(fd, head, 0, 4, 0);
+    readSync(fd, head, 0, 6, 0);
   } catch (err) {
     throw new InputError(path, describeFsError(err));
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
   if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return 'object';
+  // A compressed module (.ko.xz, .ko.zst, .ko.gz): the reader decompresses it.
+  if (compressionOf(head) !== undefined && /\.ko\.(?:xz|zst|gz)$/.test(path)) return 'object';
   if (SOURCE_EXTENSIONS.has(extname(path))) return 'source';
   if (['.o', '.ko', '.obj'].includes(extname(path))) throw new InputError(path, 'not an ELF file (bad magic)');
   throw new InputError(path, 'neither an ELF object nor a C source (.c)');

@@ -1,3 +1,4 @@
+import { decompressed } from './compressed.js';
 import { readFileSync, statSync } from 'node:fs';
 import elfy from 'elfy';
 import { ElfError, InputError } from '../errors.js';
@@ -41,7 +42,7 @@ export function readElfFile(path: string, options: ParseOptions = {}): ElfObject
     if (err instanceof InputError) throw err;
     throw new InputError(path, describeFsError(err));
   }
-  return parseElf(bytes, path, options);
+  return parseElf(decompressed(bytes, path), path, options);
 }
 
 export function describeFsError(err: unknown): string {

@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { backendFor } from '../arch/index.js';
+import { decompressed } from '../elf/compressed.js';
 import { describeFsError, parseElf } from '../elf/reader.js';
 import { moduleName as moduleNameOf } from '../elf/modinfo.js';
 import { InputError } from '../errors.js';
@@ -73,11 +74,16 @@ function objectStatus(report: CompareReport): 'unchanged' | 'changed' | 'build_n
 /** Compares one pair of a tree; runs in a worker thread, so it returns data, never throws for bad input. */
 export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult {
   try {
-    const a = originalReader.read(request.original);
-    const b = patchedReader.read(request.patched);
+    let a = originalReader.read(request.original);
+    let b = patchedReader.read(request.patched);
     // The same bytes need no backend to be the same: an identical pair is never an error
     // (a kernel build tree holds i386 vDSO objects). Its architecture, where there is a
     // backend for it, names the tree's when no pair was compared.
+    if (a.equals(b)) return { path: request.path, status: 'identical', ...archOf(a, request.original) };
+    // Compressed modules (either side, or both: foo.ko against foo.ko.xz) are compared as
+    // what they decompress to.
+    a = decompressed(a, request.original);
+    b = decompressed(b, request.patched);
     if (a.equals(b)) return { path: request.path, status: 'identical', ...archOf(a, request.original) };
     const original = parseElf(a, request.original, { skipSymbols: true });
     const patched = parseElf(b, request.patched, { skipSymbols: true });
@@ -93,7 +99,7 @@ export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult 
 
 function archOf(bytes: Buffer, path: string): { arch?: string } {
   try {
-    return { arch: backendFor(parseElf(bytes, path, { skipSymbols: true })).name };
+    return { arch: backendFor(parseElf(decompressed(bytes, path), path, { skipSymbols: true })).name };
   } catch {
     return {};
   }

@@ -1,11 +1,17 @@
 import { readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { InputError } from '../errors.js';
+import { withoutCompressionSuffix } from '../elf/compressed.js';
 import { describeFsError } from '../elf/reader.js';
 
-const OBJECT_FILE = /\.(o|ko)$/;
+const OBJECT_FILE = /\.(?:o|ko|ko\.xz|ko\.zst|ko\.gz)$/;
 
-/** Every `.o` and `.ko` below a directory, by path relative to it (with `/` separators). */
+/**
+ * Every `.o` and `.ko` below a directory, by path relative to it (with `/` separators). A
+ * compressed module (`.ko.xz`, `.ko.zst`, `.ko.gz`) is listed under its name without the
+ * suffix, so that `foo.ko` on one side and `foo.ko.xz` on the other are one pair; should a
+ * directory hold both, the uncompressed one counts.
+ */
 export function listObjects(root: string): Map<string, string> {
   const found = new Map<string, string>();
   const visit = (dir: string) => {
@@ -19,7 +25,9 @@ export function listObjects(root: string): Map<string, string> {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) visit(path);
       else if ((entry.isFile() || entry.isSymbolicLink()) && OBJECT_FILE.test(entry.name)) {
-        found.set(relative(root, path).split(sep).join('/'), path);
+        const rel = relative(root, path).split(sep).join('/');
+        const key = withoutCompressionSuffix(rel);
+        if (key === rel || !found.has(key)) found.set(key, path);
       }
     }
   };
