@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Reading and modelling one object, against readelf dumping its symbols and relocations.
-// One process; in each round the library (readElfFile + buildModel) and a spawned
+// One process; in each round the library (openObject + buildModel) and a spawned
 // `readelf -sW -rW <object> > /dev/null` are timed back to back, in alternating order,
 // so that both see the same machine load. Reports the medians and their ratio.
 //
@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fail, kernelModulesDir, library, loadLine, median, mib, ms, requireCommand, requireFile, table } from './_common.mjs';
 
-const { readElfFile, buildModel } = await library();
+const { openObject, buildModel } = await library();
 requireCommand('readelf', 'install binutils');
 
 const object = process.argv[2] ?? join(kernelModulesDir('6.1.0-54'), 'fs', 'ext4', 'ext4.ko');
@@ -26,7 +26,7 @@ const loadAtStart = loadLine();
 const devNull = openSync('/dev/null', 'w');
 function runTool() {
   const t0 = performance.now();
-  const model = buildModel(readElfFile(object));
+  const model = buildModel(openObject(object));
   // Edges are made on first use; `inspect` uses all of them, so the measurement does too.
   let edges = 0;
   for (const fn of model.functions) edges += fn.edges.length;
@@ -73,7 +73,7 @@ const rss = process.resourceUsage().maxRSS * 1024;
 console.log(`object: ${object} (${functions} functions)`);
 console.log(`runs: ${RUNS} measured after ${WARMUP} warm-ups, tool and readelf interleaved (alternating order)\n`);
 console.log(table([
-  ['', 'readElfFile+buildModel', 'readelf -sW -rW (spawned)', 'ratio tool/readelf'],
+  ['', 'openObject+buildModel', 'readelf -sW -rW (spawned)', 'ratio tool/readelf'],
   ['first (cold) run', ms(coldTool.t), ms(coldReadelf), (coldTool.t / coldReadelf).toFixed(2)],
   [`median of ${RUNS} (warm)`, ms(mTool), ms(mReadelf), (mTool / mReadelf).toFixed(2)],
   ['median of per-round ratios', '', '', median(tool.map((t, i) => t / readelf[i])).toFixed(2)],

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Checks part detection on every module of a kernel: reads each .ko with the library
-// (readElfFile + buildModel) and counts the .cold functions, how many got a parent, on
+// (openObject + buildModel) and counts the .cold functions, how many got a parent, on
 // which evidence, and which were left unattached. For fs/ext4/ext4.ko it lists every .cold
 // part, and cross-checks the jump evidence independently with objdump -dr.
 //
@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { join, relative, resolve, sep } from 'node:path';
 import { fail, kernelModulesDir, library, requireCommand, table } from './_common.mjs';
 
-const { readElfFile, buildModel } = await library();
+const { openObject, buildModel } = await library();
 requireCommand('objdump', 'the ext4.ko cross-check needs binutils');
 requireCommand('readelf', 'the ext4.ko cross-check needs binutils');
 
@@ -84,7 +84,7 @@ for (const path of modules) {
   const rel = relative(root, path).split(sep).join('/');
   let model;
   try {
-    model = buildModel(readElfFile(path));
+    model = buildModel(openObject(path));
   } catch (err) {
     totals.errors++;
     errors.push(`${rel}: ${err?.message ?? err}`);

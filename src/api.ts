@@ -2,7 +2,7 @@ import { moduleOfCommand } from './compile/compiledb/command-words.js';
 import { compileSource, compilerSettings } from './compile/gcc.js';
 import { inputKind, preparePair, type CompileOptions, type PairRequest } from './compile/inputs.js';
 import { withTempDir } from './compile/tempdir.js';
-import { readElfFile } from './elf/reader.js';
+import { openObject } from './elf/open.js';
 import { UsageError } from './errors.js';
 import { buildModel } from './model/build.js';
 import type { ObjectModel } from './model/types.js';
@@ -14,7 +14,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 
 /** Reads and models one object file. */
 export function modelObject(path: string): ObjectModel {
-  return buildModel(readElfFile(path));
+  return buildModel(openObject(path));
 }
 
 export type { CompareResult };
@@ -30,8 +30,8 @@ export interface ObjectNaming {
  * module by its `.modinfo` `name=`, anything else `options.objectName` or vmlinux.
  */
 export function compareObjects(original: string, patched: string, labels = { original, patched }, options: PipelineOptions & ObjectNaming = {}): CompareResult {
-  const a = readElfFile(original, { skipSymbols: true });
-  const b = readElfFile(patched, { skipSymbols: true });
+  const a = openObject(original, { skipSymbols: true });
+  const b = openObject(patched, { skipSymbols: true });
   const names = [moduleName(a), moduleName(b)];
   const result = compareElfObjects(a, b, labels, options);
   const fileName = [original, patched].find((f) => MODULE_FILE.test(f));
@@ -74,7 +74,7 @@ export function nameTreeReport(report: TreeReport, options: ObjectNaming & { ori
     if (MODULE_FILE.test(object.path)) {
       if (options.originalDir !== undefined) {
         try {
-          const name = moduleName(readElfFile(join(options.originalDir, object.path), { skipSymbols: true }));
+          const name = moduleName(openObject(join(options.originalDir, object.path), { skipSymbols: true }));
           if (name) return name;
         } catch {
           // the file name, below

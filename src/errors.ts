@@ -43,3 +43,21 @@ export class UsageError extends InputError {
     super(undefined, problem);
   }
 }
+
+/** A file system error as a short phrase for a one-line message about the file. */
+export function describeFsError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory, not an object file';
+    case 'ENOTDIR':
+      return 'a component of the path is not a directory';
+    default:
+      return (err as Error)?.message ?? String(err);
+  }
+}

@@ -1,7 +1,8 @@
 /** stackonly as a library: no console I/O here; the CLI in src/cli is one user of it. */
 export { compare, compareObjects, inspect, modelObject } from './api.js';
 export type { CompareResult, InspectResult } from './api.js';
-export { readElfFile, parseElf } from './elf/reader.js';
+export { openObject } from './elf/open.js';
+export { parseElf } from './elf/reader.js';
 export type * from './elf/types.js';
 export { buildModel } from './model/build.js';
 export type * from './model/types.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readElfFile } from '../src/elf/reader.js';
+import { openObject } from '../src/elf/open.js';
 import { buildModel } from '../src/model/build.js';
 import type { ObjectModel } from '../src/model/types.js';
 import { repoRoot } from './helpers/cli.js';
@@ -21,7 +21,7 @@ async function compile(source: string, name: string, flags: string[]): Promise<O
   mkdirSync(dir, { recursive: true });
   copyFileSync(source, join(dir, 'orig.c'));
   await execa('gcc', [...flags, '-c', 'orig.c', '-o', 'orig.o'], { cwd: dir });
-  return buildModel(readElfFile(join(dir, 'orig.o')));
+  return buildModel(openObject(join(dir, 'orig.o')));
 }
 
 function fn(model: ObjectModel, name: string) {
@@ -64,7 +64,7 @@ describe('computed goto into a cold part', () => {
   it('a label address taken in code counts for the parent only', async () => {
     const object = join(scratch, 'label-address.o');
     await execa('gcc', ['-c', join(repoRoot, 'testdata', 'parts', 'label-address.S'), '-o', object]);
-    const model = buildModel(readElfFile(object));
+    const model = buildModel(openObject(object));
     // foo: lea .text.unlikely+0x1 (foo.cold+5, after its call) ; foo.cold: e8 call report; c3 ret
     expect(fn(model, 'foo.cold').parent).toBe(fn(model, 'foo'));
     expect(fn(model, 'foo.cold').partEvidence).toEqual(['jump', 'name']);

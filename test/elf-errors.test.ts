@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ElfError, InputError } from '../src/errors.js';
-import { parseElf, readElfFile } from '../src/elf/reader.js';
+import { openObject } from '../src/elf/open.js';
+import { parseElf } from '../src/elf/reader.js';
 
 const FIXTURE = join(import.meta.dirname, '..', 'testdata', 'elf', 'i386-funcs-O2.o');
 
@@ -17,7 +18,7 @@ function thrown(fn: () => unknown): Error {
   throw new Error('did not throw');
 }
 
-describe('readElfFile errors', () => {
+describe('openObject errors', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'stackonly-elf-errors-'));
@@ -28,19 +29,19 @@ describe('readElfFile errors', () => {
 
   test('missing file', () => {
     const path = join(dir, 'nope.o');
-    const err = thrown(() => readElfFile(path));
+    const err = thrown(() => openObject(path));
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toBe(`${path}: no such file or directory`);
   });
 
   test('directory', () => {
-    const err = thrown(() => readElfFile(dir));
+    const err = thrown(() => openObject(dir));
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toBe(`${dir}: is a directory, not an object file`);
   });
 
   test('a device is not read forever', () => {
-    const err = thrown(() => readElfFile('/dev/zero'));
+    const err = thrown(() => openObject('/dev/zero'));
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toBe('/dev/zero: is not a regular file');
   });
@@ -48,7 +49,7 @@ describe('readElfFile errors', () => {
   test('empty file', () => {
     const path = join(dir, 'empty.o');
     writeFileSync(path, '');
-    const err = thrown(() => readElfFile(path));
+    const err = thrown(() => openObject(path));
     expect(err).toBeInstanceOf(ElfError);
     expect(err.message).toBe(`${path}: empty file, not an ELF object`);
   });
@@ -56,14 +57,14 @@ describe('readElfFile errors', () => {
   test('a C source given as an object', () => {
     const path = join(dir, 'x.c');
     writeFileSync(path, 'int main(void) { return 0; }\n');
-    const err = thrown(() => readElfFile(path));
+    const err = thrown(() => openObject(path));
     expect(err).toBeInstanceOf(ElfError);
     expect(err.message).toBe(`${path}: not an ELF file (bad magic)`);
   });
 
   test('an executable or shared object is refused', () => {
     // node itself: an ELF executable (ET_EXEC, or ET_DYN when built as PIE) on Linux.
-    const err = thrown(() => readElfFile(process.execPath));
+    const err = thrown(() => openObject(process.execPath));
     expect(err).toBeInstanceOf(ElfError);
     expect(err.message).toMatch(/: is (an executable|a shared object or PIE executable), not a relocatable object \(\.o\/\.ko\)$/);
   });

@@ -19,7 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { readElfFile } from '../src/elf/reader.js';
+import { openObject } from '../src/elf/open.js';
 import { SHT_REL, SHT_RELA } from '../src/elf/types.js';
 import { compareWithReadelf, hasReadelf, parseReadelf, runReadelf } from './helpers/readelf.js';
 
@@ -47,7 +47,7 @@ describe.each(FIXTURES)('fixture $name', (fx) => {
   const path = join(DIR, `${fx.name}.o`);
 
   test('header: class, byte order, machine', () => {
-    const obj = readElfFile(path);
+    const obj = openObject(path);
     expect(obj.elfClass).toBe(fx.elfClass);
     expect(obj.endian).toBe(fx.endian);
     expect(obj.machine).toBe(fx.machine);
@@ -56,7 +56,7 @@ describe.each(FIXTURES)('fixture $name', (fx) => {
   });
 
   test('agrees with the saved readelf output', () => {
-    const obj = readElfFile(path);
+    const obj = openObject(path);
     const re = parseReadelf(readFileSync(join(DIR, `${fx.name}.readelf.txt`), 'latin1'), obj.machine);
     expect(re.sections.length).toBeGreaterThan(10);
     expect(re.symbols.length).toBeGreaterThan(20);
@@ -66,13 +66,13 @@ describe.each(FIXTURES)('fixture $name', (fx) => {
   });
 
   test.skipIf(!LIVE)('agrees with readelf run now', () => {
-    const obj = readElfFile(path);
+    const obj = openObject(path);
     const re = parseReadelf(runReadelf(path), obj.machine);
     expect(compareWithReadelf(obj, re, { limit: 1000 })).toEqual([]);
   });
 
   test('relocation kind and addends', () => {
-    const obj = readElfFile(path);
+    const obj = openObject(path);
     expect(obj.relocationSections.length).toBeGreaterThan(0);
     for (const rs of obj.relocationSections) {
       expect(obj.sections[rs.index].type).toBe(fx.relocationType);

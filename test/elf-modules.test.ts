@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { readElfFile } from '../src/elf/reader.js';
+import { openObject } from '../src/elf/open.js';
 import { compareWithReadelf, hasReadelf, parseReadelf, runReadelf } from './helpers/readelf.js';
 
 const ROOT = '/var/tmp/stackonly-kernels';
@@ -43,7 +43,7 @@ describe.skipIf(MODULES.length === 0)('kernel modules agree with readelf', () =>
   test(`${MODULES.length} modules`, () => {
     const problems: string[] = [];
     for (const path of MODULES) {
-      const obj = readElfFile(path);
+      const obj = openObject(path);
       const re = parseReadelf(runReadelf(path), obj.machine);
       if (re.symbols.length === 0 || re.relocationSections.length === 0) problems.push(`${path}: readelf output not parsed`);
       for (const p of compareWithReadelf(obj, re, { limit: 5 })) problems.push(`${path}: ${p}`);

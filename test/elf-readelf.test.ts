@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseElf, readElfFile } from '../src/elf/reader.js';
+import { openObject } from '../src/elf/open.js';
+import { parseElf } from '../src/elf/reader.js';
 import { SHN_ABS, SHN_COMMON, SHT_NOBITS, SHT_NULL, type ElfObject } from '../src/elf/types.js';
 import { compareWithReadelf, hasReadelf, parseReadelf, runReadelf } from './helpers/readelf.js';
 
@@ -67,7 +68,7 @@ describe.skipIf(!TOOLS || !X86_64)('reader agrees with readelf on freshly compil
   function load(name: string): { obj: ElfObject; path: string } {
     const path = objects.get(name);
     if (!path) throw new Error(`no object for ${name}`);
-    return { obj: readElfFile(path), path };
+    return { obj: openObject(path), path };
   }
 
   test.each(CASES.map((c) => c.name))('%s: every section, symbol, relocation and group', (name) => {

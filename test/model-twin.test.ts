@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SectionCode } from '../src/arch/backend.js';
-import { readElfFile } from '../src/elf/reader.js';
+import { openObject } from '../src/elf/open.js';
 import { buildModel } from '../src/model/build.js';
 import type { ObjectModel } from '../src/model/types.js';
 import { repoRoot } from './helpers/cli.js';
@@ -63,8 +63,8 @@ describe('modelling with a twin', () => {
         mkdirSync(out, { recursive: true });
         await compile(join(dir, 'orig.c'), join(out, 'a.o'), flags);
         await compile(join(dir, 'patched.c'), join(out, 'b.o'), flags);
-        const original = buildModel(readElfFile(join(out, 'a.o')));
-        const patched = readElfFile(join(out, 'b.o'));
+        const original = buildModel(openObject(join(out, 'a.o')));
+        const patched = openObject(join(out, 'b.o'));
         expectSameReferences(buildModel(patched), buildModel(patched, { twin: original }));
         // And the other way round, and with itself (every range copied).
         expectSameReferences(original, buildModel(original.object, { twin: buildModel(patched) }));
@@ -82,8 +82,8 @@ describe('modelling with a twin', () => {
     const b = join(scratch, 'frob-b.o');
     await execa('gcc', ['-c', source, '-o', a]);
     await execa('gcc', ['-DPATCHED', '-c', source, '-o', b]);
-    const original = buildModel(readElfFile(a));
-    const patched = readElfFile(b);
+    const original = buildModel(openObject(a));
+    const patched = openObject(b);
     const decoded = buildModel(patched);
     expect(decoded.byName.get('frob')![0].undecodable).toEqual([{ offset: 4, length: 1 }]);
     const copied = buildModel(patched, { twin: original });
@@ -97,7 +97,7 @@ describe('modelling with a twin', () => {
     // And variants.S against itself: every kind of resume point, copied.
     const v = join(scratch, 'variants.o');
     await execa('gcc', ['-c', join(repoRoot, 'testdata', 'undecodable', 'variants.S'), '-o', v]);
-    const variants = buildModel(readElfFile(v));
+    const variants = buildModel(openObject(v));
     expect(variants.functions.every((fn) => fn.undecodable.length === 1)).toBe(true);
     expect(expectSameReferences(variants, buildModel(variants.object, { twin: variants })).decodedWithTwin).toBe(0);
   });
@@ -109,8 +109,8 @@ describe('modelling with a twin', () => {
     let decodedAlone = 0;
     let decodedWithTwin = 0;
     for (const path of ['fs/ext4/ext4.ko', 'drivers/net/ethernet/intel/e1000e/e1000e.ko', 'fs/smb/server/ksmbd.ko', 'drivers/scsi/qla2xxx/qla2xxx.ko']) {
-      const original = buildModel(readElfFile(join(older!, path)));
-      const patched = readElfFile(join(newer!, path));
+      const original = buildModel(openObject(join(older!, path)));
+      const patched = openObject(join(newer!, path));
       const result = expectSameReferences(buildModel(patched), buildModel(patched, { twin: original }));
       references += result.references;
       decodedAlone += result.decodedAlone;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRANSFER_KINDS } from '../src/arch/backend.js';
-import { readElfFile } from '../src/elf/reader.js';
+import { openObject } from '../src/elf/open.js';
 import { buildModel } from '../src/model/build.js';
 import type { ObjectModel } from '../src/model/types.js';
 import { repoRoot } from './helpers/cli.js';
@@ -50,8 +50,8 @@ describe('undecodable bytes', () => {
   beforeAll(async () => {
     frobPath = await assemble('frob.S', 'frob.o');
     variantsPath = await assemble('variants.S', 'variants.o');
-    frob = buildModel(readElfFile(frobPath));
-    variants = buildModel(readElfFile(variantsPath));
+    frob = buildModel(openObject(frobPath));
+    variants = buildModel(openObject(variantsPath));
   });
 
   it('frob: decoding resumes at the jmp after the bad byte, which stays a tail call', () => {
@@ -76,7 +76,7 @@ describe('undecodable bytes', () => {
   it('functions without undecodable bytes share one frozen empty array', () => {
     const a = fn(frob, 'second').undecodable;
     expect(Object.isFrozen(a)).toBe(true);
-    expect(fn(buildModel(readElfFile(frobPath)), 'second').undecodable).toBe(a);
+    expect(fn(buildModel(openObject(frobPath)), 'second').undecodable).toBe(a);
     expect(Object.isFrozen(fn(frob, 'frob').undecodable)).toBe(true);
   });
 

@@ -1,7 +1,6 @@
 import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { describeFsError } from '../elf/reader.js';
-import { InputError, UsageError } from '../errors.js';
+import { describeFsError, InputError, UsageError } from '../errors.js';
 import { makeTempDir, removeTempDir } from '../compile/tempdir.js';
 
 /** `-` names standard input where one input is enough (`inspect -`, one side of `compare`). */

@@ -57,11 +57,11 @@ export class ReferenceCanon {
           for (let r = table.lowerBound(loc.offset); r < table.count && table.offset[r] < end; r++) {
             const at = table.offset[r];
             const symbol = object.symbols[table.symbol[r]];
-            const addend = table.addend[r];
-            let inner: Location;
-            if (!symbol || symbol.shndx === SHN_UNDEF) inner = { kind: 'external', name: symbol?.name ?? '', offset: addend };
-            else if (symbol.reserved) inner = { kind: 'absolute', name: symbol.name, offset: addend };
-            else inner = this.model.resolve({ kind: 'symbol', symbol: table.symbol[r], addend: addend + (this.isPcRelative(table.type[r]) ? at - loc.offset : 0) });
+            // A PC-relative entry is read as where it points from the region's start; a
+            // symbol outside the object has no place for that to matter.
+            const local = symbol !== undefined && symbol.shndx !== SHN_UNDEF && !symbol.reserved;
+            const addend = table.addend[r] + (local && this.isPcRelative(table.type[r]) ? at - loc.offset : 0);
+            const inner = this.model.resolve({ kind: 'symbol', symbol: table.symbol[r], addend });
             text += `|${at - loc.offset}:${this.describe(inner, nameFunction, depth + 1).text}`;
           }
         }

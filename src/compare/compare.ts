@@ -184,8 +184,8 @@ function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>, co
     for (const arg of d.lineShifts) {
       if (arg.table === '__bug_table') arg.evidence = 'bug_table';
       else if (arg.argument >= 0 && comparer.original.backend.lineCallees.get(arg.callee) === arg.argument) arg.evidence = 'line_callee';
-      else if (comparer.formatNamesLine(fn, arg)) arg.evidence = 'format';
-      else if (comparer.functionNameBesideLine(fn, arg)) arg.evidence = 'function_name';
+      else if (comparer.lineEvidence.formatNamesLine(fn, arg)) arg.evidence = 'format';
+      else if (comparer.lineEvidence.functionNameBesideLine(fn, arg)) arg.evidence = 'function_name';
       else continue;
       const root = familyRoot(fn);
       let byShift = spans.get(root);

@@ -1,7 +1,6 @@
 import { copyFileSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { CompileError, InputError, UsageError } from '../errors.js';
-import { describeFsError } from '../elf/reader.js';
+import { CompileError, describeFsError, InputError, UsageError } from '../errors.js';
 import { runCompiler } from './run.js';
 
 /** Splits a command line the way a POSIX shell would for plain words and quotes (no expansions). */

@@ -1,8 +1,7 @@
 import { compressionOf } from '../elf/compressed.js';
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { InputError, UsageError } from '../errors.js';
-import { describeFsError } from '../elf/reader.js';
+import { describeFsError, InputError, UsageError } from '../errors.js';
 import { compileSource, compilerSettings } from './gcc.js';
 import { withLineDirectives } from './line-directives.js';
 import { applyPatchSeries, readPatches, type FilePatch, type PatchOptions } from './patch.js';

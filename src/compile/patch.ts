@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { applyPatch, parsePatch, reversePatch, type StructuredPatch } from 'diff';
-import { describeFsError } from '../elf/reader.js';
-import { InputError, PatchError } from '../errors.js';
+import { describeFsError, InputError, PatchError } from '../errors.js';
 
 /*
  * Patches as people have them: a plain unified diff (`diff -u`, `diff -Naur`, quilt), a

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { InputError } from '../errors.js';
-import { describeFsError } from '../elf/reader.js';
+import { describeFsError, InputError } from '../errors.js';
 import type { CompareReport, StackOnlyEntryJson } from '../report/types.js';
 
 export interface ReplaceEntry extends StackOnlyEntryJson {

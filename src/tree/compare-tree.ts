@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { backendFor } from '../arch/index.js';
-import { readElfFile } from '../elf/reader.js';
+import { openObject } from '../elf/open.js';
 import { InputError } from '../errors.js';
 import type { BuildStamp } from '../compare/code.js';
 import { fillAssemblerText } from '../report/assembler-text.js';
@@ -146,7 +146,7 @@ function treeArch(results: ObjectPairResult[], files: string[]): string {
   for (const file of files) {
     let object;
     try {
-      object = readElfFile(file, { skipSymbols: true });
+      object = openObject(file, { skipSymbols: true });
     } catch (err) {
       unreadable ??= err;
       continue;

@@ -1,7 +1,7 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { backendFor } from '../arch/index.js';
 import { decompressed } from '../elf/compressed.js';
-import { describeFsError, parseElf } from '../elf/reader.js';
+import { ObjectFileReader, objectFromBytes } from '../elf/open.js';
+import { parseElf } from '../elf/reader.js';
 import { moduleName as moduleNameOf } from '../elf/modinfo.js';
 import { InputError } from '../errors.js';
 import { compareElfObjects } from '../pipeline.js';
@@ -33,37 +33,10 @@ export interface ObjectPairResult {
   error?: string;
 }
 
-/**
- * Reads files into buffers kept for the next pair: a tree has thousands of objects of up
- * to tens of megabytes, and fresh buffers for each cost page faults and collections.
- * Nothing of a pair's comparison may keep a view of them once it returns.
- */
-class FileReader {
-  private buffer = Buffer.allocUnsafe(1 << 20);
-
-  read(path: string): Buffer {
-    let fd: number | undefined;
-    try {
-      fd = openSync(path, 'r');
-      const size = fstatSync(fd).size;
-      if (size > this.buffer.length) this.buffer = Buffer.allocUnsafe(Math.max(size, this.buffer.length * 2));
-      let done = 0;
-      while (done < size) {
-        const n = readSync(fd, this.buffer, done, size - done, done);
-        if (n === 0) break;
-        done += n;
-      }
-      return this.buffer.subarray(0, done);
-    } catch (err) {
-      throw new InputError(path, describeFsError(err));
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
-  }
-}
-
-const originalReader = new FileReader();
-const patchedReader = new FileReader();
+// One reader per side, each reusing its buffer from pair to pair: nothing of a pair's
+// comparison keeps a view of them once it returns.
+const originalReader = new ObjectFileReader(true);
+const patchedReader = new ObjectFileReader(true);
 
 /** An object is changed when a function is; build noise alone leaves it without a klp_object. */
 function objectStatus(report: CompareReport): 'unchanged' | 'changed' | 'build_noise' {
@@ -99,7 +72,7 @@ export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult 
 
 function archOf(bytes: Buffer, path: string): { arch?: string } {
   try {
-    return { arch: backendFor(parseElf(decompressed(bytes, path), path, { skipSymbols: true })).name };
+    return { arch: backendFor(objectFromBytes(bytes, path, { skipSymbols: true })).name };
   } catch {
     return {};
   }

@@ -1,8 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { InputError } from '../errors.js';
+import { describeFsError, InputError } from '../errors.js';
 import { withoutCompressionSuffix } from '../elf/compressed.js';
-import { describeFsError } from '../elf/reader.js';
 
 const OBJECT_FILE = /\.(?:o|ko|ko\.xz|ko\.zst|ko\.gz)$/;
 

@@ -1,8 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
-import { describeFsError } from '../../elf/reader.js';
-import { InputError, UsageError } from '../../errors.js';
+import { describeFsError, InputError, UsageError } from '../../errors.js';
 import { splitCommandLine } from '../gcc.js';
 import { makeTempDir, removeTempDir } from '../tempdir.js';
 import { VMLINUX } from '../../report/types.js';

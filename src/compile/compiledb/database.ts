@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { describeFsError } from '../../elf/reader.js';
-import { InputError } from '../../errors.js';
+import { describeFsError, InputError } from '../../errors.js';
 import { splitCommandLine } from '../gcc.js';
 
 /*

@@ -1,7 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { describeFsError } from '../../elf/reader.js';
-import { InputError, PatchError } from '../../errors.js';
+import { describeFsError, InputError, PatchError } from '../../errors.js';
 import { withLineDirectives } from '../line-directives.js';
 import { applyPatchSeries, type FilePatch } from '../patch.js';
 import type { SourceTree } from './source-tree.js';
