@@ -12,6 +12,10 @@
  * prefix on near branches), the decoder follows objdump 2.40 so that instruction
  * boundaries agree with the tool people read alongside our output; each such
  * place is commented.
+ *
+ * One file of some 600 lines on purpose: the opcode maps and the one pass that reads them
+ * are one table read in one order, and split across modules they would be harder to check
+ * against the SDM's maps than side by side.
  */
 
 export type InsnKind =
