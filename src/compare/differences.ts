@@ -43,6 +43,9 @@ export interface Difference {
 /** At most this many differences per function family: enough to check a verdict, not a listing. */
 const MAX_DIFFERENCES = 6;
 
+/** Instructions a listing has room for before its columns grow. */
+const INITIAL_LISTING = 64;
+
 /** How far ahead alignment looks for the next instruction the two sides share. */
 const LOOKAHEAD = 32;
 
@@ -53,15 +56,20 @@ const LOOKAHEAD = 32;
  */
 class Listing {
   readonly bytes: Uint8Array;
-  readonly starts: number[] = [];
-  readonly lengths: number[] = [];
+  // Columns of typed arrays, grown by doubling: the changed functions of a kernel tree
+  // list millions of instructions, and seven growing JS arrays per function were an eighth
+  // of all the memory a tree comparison allocated.
+  starts = new Int32Array(INITIAL_LISTING);
+  lengths = new Int32Array(INITIAL_LISTING);
   /** Index of each instruction's first reference in the function's code columns, and the end. */
-  readonly firstRef: number[] = [];
-  readonly endRef: number[] = [];
-  readonly branchField: number[] = [];
-  readonly branchSize: number[] = [];
-  /** Bytes that did not decode are one entry each: the undecodable range. */
-  readonly undecodable: boolean[] = [];
+  firstRef = new Int32Array(INITIAL_LISTING);
+  endRef = new Int32Array(INITIAL_LISTING);
+  branchField = new Int32Array(INITIAL_LISTING);
+  branchSize = new Int32Array(INITIAL_LISTING);
+  /** Bytes that did not decode are one entry each: the undecodable range (1). */
+  undecodable = new Uint8Array(INITIAL_LISTING);
+  /** Instructions listed so far. */
+  private listed = 0;
   private at = 0;
   private ref: number;
   private range = 0;
@@ -76,14 +84,14 @@ class Listing {
 
   /** Whether instruction `i` exists (decoding up to it). */
   has(i: number): boolean {
-    while (this.starts.length <= i && this.at < this.bytes.length) this.next();
-    return i < this.starts.length;
+    while (this.listed <= i && this.at < this.bytes.length) this.next();
+    return i < this.listed;
   }
 
   /** How many instructions there are (decoding all). */
   count(): number {
     this.has(Number.MAX_SAFE_INTEGER);
-    return this.starts.length;
+    return this.listed;
   }
 
   private next(): void {
@@ -112,14 +120,32 @@ class Listing {
     while (this.ref < fn.endReference && code.insnOffset[this.ref] - fn.offset < at) this.ref++;
     const first = this.ref;
     while (this.ref < fn.endReference && code.insnOffset[this.ref] - fn.offset < at + length) this.ref++;
-    this.starts.push(at);
-    this.lengths.push(length);
-    this.firstRef.push(first);
-    this.endRef.push(this.ref);
-    this.branchField.push(branchField);
-    this.branchSize.push(branchSize);
-    this.undecodable.push(bad);
+    const n = this.listed;
+    if (n === this.starts.length) this.grow();
+    this.starts[n] = at;
+    this.lengths[n] = length;
+    this.firstRef[n] = first;
+    this.endRef[n] = this.ref;
+    this.branchField[n] = branchField;
+    this.branchSize[n] = branchSize;
+    this.undecodable[n] = bad ? 1 : 0;
+    this.listed = n + 1;
     this.at = at + length;
+  }
+
+  private grow(): void {
+    const twice = <T extends Int32Array | Uint8Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.starts = twice(this.starts);
+    this.lengths = twice(this.lengths);
+    this.firstRef = twice(this.firstRef);
+    this.endRef = twice(this.endRef);
+    this.branchField = twice(this.branchField);
+    this.branchSize = twice(this.branchSize);
+    this.undecodable = twice(this.undecodable);
   }
 }
 
