@@ -354,3 +354,66 @@ describe('findParts: parts of parts and cycles', () => {
     expect(q.parts).toEqual([]);
   });
 });
+
+describe("findParts: clang's parts", () => {
+  /** A function in a section of its own (`index`), as -fbasic-block-sections makes them. */
+  const inSection = (f: FunctionInfo, index: number) => Object.assign(f, { section: index });
+
+  it('-fsplit-machine-functions: F.cold in .text.split.F, jumps both ways: all three kinds of evidence', () => {
+    const o = new HandObject();
+    const f = o.fn('child_function', { global: true, section: '.text.hot.child_function' });
+    const cold = o.fn('child_function.cold', { section: '.text.split.child_function' });
+    o.jump(f, cold).jump(cold, f, 0x10).call(cold, 'log_err');
+    expect(o.findParts()).toEqual([]);
+    expect(relation(cold)).toEqual(partOf('child_function', 'jump', 'name', 'section'));
+    expect(relation(f)).toEqual(notAPart);
+  });
+
+  it('.text.split.F with a jump in from F and no part name: a part, on jump and section', () => {
+    const o = new HandObject();
+    const f = o.fn('reader', { section: '.text.hot.reader' });
+    const split = o.fn('reader_slow', { section: '.text.split.reader' });
+    o.jump(f, split).call(split, 'panic');
+    expect(o.findParts()).toEqual([]);
+    expect(relation(split)).toEqual(partOf('reader', 'jump', 'section'));
+  });
+
+  it("Propeller's clusters: F.__part.N jump into each other's middle; siblings are never parents", () => {
+    const o = new HandObject();
+    const f = inSection(o.fn('walk', { section: '.text.hot.walk' }), 1);
+    const p1 = inSection(o.fn('walk.__part.1', { section: '.text.hot.walk' }), 2);
+    const p2 = inSection(o.fn('walk.__part.2', { section: '.text.hot.walk' }), 3);
+    o.jump(f, p1).jump(p1, f, 0x10).jump(p1, p2, 0x8).jump(p2, p1, 0x4);
+    expect(o.findParts()).toEqual([]);
+    expect(relation(p1)).toEqual(partOf('walk', 'jump', 'name', 'section'));
+    expect(relation(p2)).toEqual(partOf('walk', 'jump', 'name', 'section'));
+    expect(f.parts).toEqual([p1, p2]);
+  });
+
+  it('-fbasic-block-sections=all: parts entered at their first byte, one only from a sibling, no warning', () => {
+    const o = new HandObject();
+    const f = inSection(o.fn('child_function', { global: true, section: '.text.child_function' }), 1);
+    const p1 = inSection(o.fn('child_function.__part.1', { section: '.text.child_function' }), 2);
+    const p2 = inSection(o.fn('child_function.__part.2', { section: '.text.child_function' }), 3);
+    const p3 = inSection(o.fn('child_function.__part.3', { section: '.text.child_function' }), 4);
+    o.jump(f, p1).jump(f, p2).jump(p2, p1).jump(p1, p3);
+    expect(o.findParts()).toEqual([]);
+    for (const part of [p1, p2, p3]) expect(relation(part)).toEqual(partOf('child_function', 'jump', 'name', 'section'));
+  });
+
+  it('F.__part.N outside a section named like F\'s: name and jump, no section evidence', () => {
+    const o = new HandObject();
+    const f = inSection(o.fn('scan', { section: '.text.scan' }), 1);
+    const part = inSection(o.fn('scan.__part.1', { section: '.text.other' }), 2);
+    o.jump(f, part);
+    expect(o.findParts()).toEqual([]);
+    expect(relation(part)).toEqual(partOf('scan', 'jump', 'name'));
+  });
+
+  it('a __part.N name whose function is not in the object: a warning, and no part', () => {
+    const o = new HandObject();
+    const part = o.fn('gone.__part.1', { section: '.text.gone' });
+    expect(o.findParts()).toEqual(['gone.__part.1: named as a part of gone, but the object has no function gone']);
+    expect(relation(part)).toEqual(notAPart);
+  });
+});

@@ -15,7 +15,9 @@ export interface Matching {
 
 /**
  * Numbers gcc appends to clones and split parts are not stable between builds:
- * `foo.constprop.0` may come back as `foo.constprop.1`, `foo.cold.12` as `foo.cold.7`.
+ * `foo.constprop.0` may come back as `foo.constprop.1`, `foo.cold.12` as `foo.cold.7`. Nor
+ * are clang's: `foo.__part.3` (basic-block sections), and `foo.llvm.<hash>`, a local that
+ * ThinLTO promoted, whose hash is of its whole unit and so changes with any change there.
  */
 const normalized = new Map<string, string>();
 

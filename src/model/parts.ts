@@ -1,10 +1,8 @@
 import type { ElfObject } from '../elf/types.js';
+import { isBlockSectionPart, looksLikePart, mayBePartName, PART_NAME, partSectionOwner } from './part-names.js';
 import type { FunctionInfo, Location, PartEvidence } from './types.js';
 
 const NO_FUNCTIONS: readonly FunctionInfo[] = [];
-
-const COLD_NAME = /^(.+?)\.cold(?:\.\d+)?$/;
-const UNLIKELY_SECTION = '.text.unlikely.';
 
 interface RawTransfer {
   from: FunctionInfo;
@@ -14,7 +12,8 @@ interface RawTransfer {
 
 /**
  * Attaches parts to their parents with the three kinds of evidence of design.md §3:
- * jumps both ways, `.cold` names (scoped by STT_FILE), and `.text.unlikely.F` sections.
+ * jumps both ways, part names (`.cold`, clang's `.__part.N`; scoped by STT_FILE), and part
+ * sections (`.text.unlikely.F`, clang's `.text.split.F`; see part-names.ts).
  * Where the evidence disagrees, the jumps win (they are what makes the frame shared) and
  * the disagreement becomes a warning.
  */
@@ -58,7 +57,7 @@ export function findParts(input: {
   const context: PartContext = { byName, jumpedIntoBy, jumpsBackTo, entryAddressedBy, warnings };
   for (const fn of functions) {
     // Most functions have no evidence of being a part at all.
-    const mayBePart = (jumpsBackTo.has(fn) && jumpedIntoBy.has(fn)) || fn.name.includes('.cold') || fn.sectionName.startsWith(UNLIKELY_SECTION);
+    const mayBePart = (jumpsBackTo.has(fn) && jumpedIntoBy.has(fn)) || mayBePartName(fn.name) || partSectionOwner(fn.sectionName) !== undefined;
     if (!mayBePart) continue;
     const found = partParent(fn, context);
     if (found) parentOf.set(fn, found);
@@ -119,28 +118,29 @@ function lookup(name: string, part: FunctionInfo, context: PartContext): Functio
   return candidates.reduce((best, fn) => (distance(fn) < distance(best) ? fn : best));
 }
 
-// Cold code jumps back into its parent, and the parent jumps into the middle of it: both
-// directions look alike, so a candidate that itself looks like cold code cannot be the
-// parent of one that does not.
-const looksCold = (fn: FunctionInfo) => COLD_NAME.test(fn.name) || fn.sectionName.startsWith('.text.unlikely');
-
 /** The parent a function is a part of, with the evidence, weighing the three kinds against each other. */
 function partParent(fn: FunctionInfo, context: PartContext): { parent: FunctionInfo; evidence: PartEvidence[] } | undefined {
   const { warnings } = context;
   const back = context.jumpsBackTo.get(fn);
   const into = context.jumpedIntoBy.get(fn);
-  const jumpParents = back && into ? [...into].filter((f) => back.has(f) && !(looksCold(f) && !looksCold(fn))) : NO_FUNCTIONS;
+  const nameMatch = PART_NAME.exec(fn.name);
+  // Parts split from one function (clang's `foo.__part.1`, `foo.__part.2`, `foo.cold`) jump
+  // into each other: a sibling is never the parent, and a jump from one enters the family.
+  const isSibling = (f: FunctionInfo) => nameMatch !== null && f !== fn && PART_NAME.exec(f.name)?.[1] === nameMatch[1];
+  // Cold code jumps back into its parent, and the parent jumps into the middle of it: both
+  // directions look alike, so a candidate that itself looks like a part cannot be the
+  // parent of one that does not.
+  const jumpParents = back && into ? [...into].filter((f) => back.has(f) && !isSibling(f) && !(looksLikePart(f) && !looksLikePart(fn))) : NO_FUNCTIONS;
 
-  const nameMatch = COLD_NAME.exec(fn.name);
   const nameParent = nameMatch ? lookup(nameMatch[1], fn, context) : undefined;
-  if (nameMatch && !nameParent) warnings.push(`${fn.name}: named as a cold part of ${nameMatch[1]}, but the object has no function ${nameMatch[1]}`);
+  if (nameMatch && !nameParent) warnings.push(`${fn.name}: named as a ${isBlockSectionPart(fn.name) ? 'part' : 'cold part'} of ${nameMatch[1]}, but the object has no function ${nameMatch[1]}`);
 
   let sectionParent: FunctionInfo | undefined;
-  if (fn.sectionName.startsWith(UNLIKELY_SECTION)) {
-    const owner = fn.sectionName.slice(UNLIKELY_SECTION.length);
-    // A function declared cold lives in .text.unlikely.<its own name>: that is no evidence.
-    if (owner !== fn.name) sectionParent = lookup(owner, fn, context);
-  }
+  const owner = partSectionOwner(fn.sectionName);
+  // A function declared cold lives in .text.unlikely.<its own name>: that is no evidence.
+  if (owner !== undefined && owner !== fn.name) sectionParent = lookup(owner, fn, context);
+  // -fbasic-block-sections gives each part a section of its own named like its parent's.
+  else if (nameParent && isBlockSectionPart(fn.name) && fn.section !== nameParent.section && fn.sectionName === nameParent.sectionName) sectionParent = nameParent;
 
   if (jumpParents.length === 0 && !nameParent && !sectionParent) return undefined;
   let parent: FunctionInfo | undefined;
@@ -164,12 +164,14 @@ function partParent(fn: FunctionInfo, context: PartContext): { parent: FunctionI
     // shows the one-way jump in: that is evidence too, just not enough on its own. So does
     // the parent taking the address of the part's first byte (a computed goto's label
     // where the part starts): nothing calls a part, so that is no function pointer.
-    const entered = into?.has(parent) || context.entryAddressedBy.get(fn)?.has(parent) === true;
-    if (entered) evidence.push('jump');
+    const fromFamily = (by: Set<FunctionInfo> | undefined) => by !== undefined && [...by].some((f) => f === parent || isSibling(f));
+    const entered = fromFamily(into);
+    const addressed = fromFamily(context.entryAddressedBy.get(fn));
+    if (entered || addressed) evidence.push('jump');
     evidence.push('name');
     if (sectionParent === parent) evidence.push('section');
     else if (sectionParent) warnings.push(`${fn.name}: its name says it is a part of ${nameParent.name}, but its section ${fn.sectionName} says ${sectionParent.name}; attached to ${parent.name}`);
-    if (!entered) warnings.push(`${fn.name}: named as a part of ${parent.name}, but ${parent.name} never jumps into it`);
+    if (!entered && !addressed) warnings.push(`${fn.name}: named as a part of ${parent.name}, but ${parent.name} never jumps into it`);
   } else if (sectionParent && (nameMatch || into?.has(sectionParent))) {
     parent = sectionParent;
     if (into?.has(sectionParent)) evidence.push('jump');

@@ -1,5 +1,6 @@
 import { SHF_EXECINSTR, SHN_UNDEF, STT_FILE, STT_FUNC, STT_NOTYPE, STT_SECTION, type ElfObject, type ElfSymbol } from '../elf/types.js';
 import { FunctionRecord, NO_ALIASES } from './function-record.js';
+import { mayBePartName } from './part-names.js';
 import type { FunctionInfo } from './types.js';
 
 /** Whether a symbol is a function (design.md §2). */
@@ -8,8 +9,8 @@ function isFunctionSymbol(symbol: ElfSymbol, object: ElfObject): boolean {
   const section = object.sections[symbol.shndx];
   if (!section || (section.flags & SHF_EXECINSTR) === 0) return false;
   if (symbol.type === STT_FUNC) return true;
-  // clang emits split-off cold code as sized STT_NOTYPE symbols.
-  return symbol.type === STT_NOTYPE && symbol.name.includes('.cold');
+  // clang emits the parts it splits off (`foo.cold`, `foo.__part.N`) as sized STT_NOTYPE symbols.
+  return symbol.type === STT_NOTYPE && mayBePartName(symbol.name);
 }
 
 /** Function symbols, with aliases folded into the first symbol at the same place. */

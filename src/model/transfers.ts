@@ -2,6 +2,7 @@ import { KIND_ADDRESS, KIND_JUMP, type ArchBackend, type SpecialSectionLayouts }
 import { SHF_EXECINSTR, SHN_UNDEF, type ElfObject } from '../elf/types.js';
 import type { AddressTransfer, FunctionRecord, Transfer } from './function-record.js';
 import type { Locator } from './locator.js';
+import { mayBePartName } from './part-names.js';
 import type { FunctionInfo, Location, ObjectModel } from './types.js';
 
 /*
@@ -31,7 +32,7 @@ export function jumpsBetweenFunctions(functions: FunctionRecord[], locator: Loca
  * Addresses of code in other functions that a function's code takes (an address loaded
  * into a register): GCC's computed goto takes the addresses of labels, and a label gcc moved
  * into the function's cold part is such an address. Entries of functions are function
- * pointers, kept only where the target is named as a cold part (nothing calls one).
+ * pointers, kept only where the target is named as a part (nothing calls one).
  */
 export function codeAddressTransfers(object: ElfObject, functions: FunctionRecord[], locator: Locator): AddressTransfer[] {
   const out: AddressTransfer[] = [];
@@ -47,7 +48,7 @@ export function codeAddressTransfers(object: ElfObject, functions: FunctionRecor
       }
       const location = locator.referenceTarget(code, i);
       if (location.kind !== 'function' || location.fn === fn) continue;
-      if (location.offset === 0 && !location.fn.name.includes('.cold')) continue;
+      if (location.offset === 0 && !mayBePartName(location.fn.name)) continue;
       out.push({ from: fn, kind: 'address', location });
     }
   }
@@ -179,9 +180,9 @@ function tableTransfers(
     const location = locate(symbol.shndx, offset);
     if (location.kind !== 'function') continue;
     if (location.offset === 0) {
-      // A function pointer, or the address of a computed goto's label that starts a cold
+      // A function pointer, or the address of a computed goto's label that starts a
       // part (a table of label addresses): the table's user enters the part there.
-      if (location.fn.name.includes('.cold')) for (const u of table.users) if (u.fn !== location.fn) addresses.push({ from: u.fn, kind: 'address', location });
+      if (mayBePartName(location.fn.name)) for (const u of table.users) if (u.fn !== location.fn) addresses.push({ from: u.fn, kind: 'address', location });
       continue;
     }
     for (const u of table.users) out.push({ from: u.fn, kind: 'jump', location, at: u.at, via: 'jump-table' });
