@@ -316,7 +316,7 @@ type SpecialDifference = 'changed' | LineShift[];
 const NO_DIFFERENCE: FunctionDifference = Object.freeze({ reasons: Object.freeze([]) as unknown as ChangeReason[] });
 
 /** Why a constant that differs between the builds is taken for a moved source line number. */
-export type LineEvidence = 'bug_table' | 'line_callee' | 'format' | 'function_name' | 'span';
+export type LineEvidence = 'bug_table' | 'line_callee' | 'format' | 'function_name' | 'dwarf' | 'span';
 
 /** A constant that may be a source line number, as it differs between the builds. */
 export interface LineShift {

@@ -1,6 +1,7 @@
 import { familyRoot, type FunctionInfo, type ObjectModel } from '../model/types.js';
 import { CodeComparer, type BuildStamp, type LineShift, type ChangeReason, type FunctionDifference } from './code.js';
 import { DifferenceFinder, type Difference } from './differences.js';
+import { dwarfNamesLine } from './dwarf-evidence.js';
 import { matchFunctions, type Matching } from './match.js';
 
 export type ColdMapping = 'one-to-one' | 'lost' | 'gained' | 'split' | 'merged' | 'reparented' | 'none';
@@ -64,7 +65,7 @@ export function compareModels(original: ObjectModel, patched: ObjectModel, optio
   // across the whole object (a patch shifts many functions' __LINE__ arguments alike).
   const differences = new Map<FunctionInfo, FunctionDifference>();
   for (const [o, p] of toPatched) differences.set(o, comparer.compare(o, p, toPatched));
-  const lineOnly = settleLineShifts(differences, comparer, options.linesPinned === true);
+  const lineOnly = settleLineShifts(differences, comparer, toPatched, options.linesPinned === true);
   // Only now: comparing reads the special sections, which can warn about the models.
   const warnings = [...original.warnings.map((w) => `original: ${w}`), ...patched.warnings.map((w) => `patched: ${w}`)];
 
@@ -171,12 +172,14 @@ export interface LineOnly {
  *    (`"%s: line=%d\n"`: a lock helper's `__LINE__` passed on to a debug print);
  *  - `function_name`: an argument next to it is a function's name (`__func__, __LINE__`,
  *    or `__LINE__, __func__`);
+ *  - `dwarf`: the objects carry line tables, and on each side the constant is the line of
+ *    the code that uses it (dwarf-evidence.ts);
  *  - `span`: it lies within the span of the line numbers proven so in the same family (the
  *    function and its parts are one source function) and moved by the same amount.
  * A function whose differing constants are all proven is not changed; any other differing
  * constant is a change (reason `constant`).
  */
-function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>, comparer: CodeComparer, linesPinned: boolean): LineOnly[] {
+function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>, comparer: CodeComparer, toPatched: Map<FunctionInfo, FunctionInfo>, linesPinned: boolean): LineOnly[] {
   // Proven lines by family and shift: the span they cover.
   const spans = new Map<FunctionInfo, Map<number, { low: number; high: number }>>();
   for (const [fn, d] of differences) {
@@ -186,6 +189,7 @@ function settleLineShifts(differences: Map<FunctionInfo, FunctionDifference>, co
       else if (arg.argument >= 0 && comparer.original.backend.lineCallees.get(arg.callee) === arg.argument) arg.evidence = 'line_callee';
       else if (comparer.lineEvidence.formatNamesLine(fn, arg)) arg.evidence = 'format';
       else if (comparer.lineEvidence.functionNameBesideLine(fn, arg)) arg.evidence = 'function_name';
+      else if (dwarfNamesLine(fn, toPatched.get(fn)!, arg, comparer.original, comparer.patched)) arg.evidence = 'dwarf';
       else continue;
       const root = familyRoot(fn);
       let byShift = spans.get(root);

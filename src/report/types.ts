@@ -35,8 +35,8 @@ export interface DifferenceJson {
   kind: 'instruction' | 'constant' | 'string' | 'callee' | 'relocation' | 'special-section' | 'part' | 'undecodable';
   original: DifferenceSideJson | null;
   patched: DifferenceSideJson | null;
-  /** For a constant taken for a moved line number: the evidence (`bug_table`, `line_callee`, `format`, `function_name`, `span`). */
-  evidence?: 'bug_table' | 'line_callee' | 'format' | 'function_name' | 'span';
+  /** For a constant taken for a moved line number: the evidence (`bug_table`, `line_callee`, `format`, `function_name`, `dwarf`, `span`). */
+  evidence?: 'bug_table' | 'line_callee' | 'format' | 'function_name' | 'dwarf' | 'span';
 }
 
 export interface LineShiftJson {
