@@ -7,7 +7,7 @@ import { compareObjects } from '../src/api.js';
 import { buildFromCompilationDatabase, describeEntry, loadCompilationDatabase, rewriteCompileCommand, type CompileDbRequest, type CompileDbResult } from '../src/compile/compiledb.js';
 import { parseKernelCmdFile, parseMakeDepfile } from '../src/compile/depfiles.js';
 import { splitCommandLine } from '../src/compile/gcc.js';
-import { CompileError, InputError, PatchError } from '../src/errors.js';
+import { CompileError, InputError, PatchError, UsageError } from '../src/errors.js';
 import { compareTrees } from '../src/tree/compare-tree.js';
 import { repoRoot, runCli } from './helpers/cli.js';
 import { expectValidReport } from './helpers/schema.js';
@@ -124,6 +124,24 @@ function listFiles(root: string): string[] {
   return out.sort();
 }
 
+/**
+ * A --cc that, when it runs in the shadow tree (the patched side of a unit whose directory
+ * is in the tree), lists the shadow's entries three levels deep: `d include`, `l src`,
+ * `f include/proj/bounds.h` (the tree itself is gone by the time the build returns).
+ */
+function shadowProbe(name: string): { cc: string; entries: () => string[] } {
+  const dir = join(scratch, name);
+  mkdirSync(dir, { recursive: true });
+  const listing = join(dir, 'listing');
+  const script = join(dir, 'probe.sh');
+  writeFileSync(
+    script,
+    ['#!/bin/sh', `case "$PWD" in '${toolTmp}'/*) find . -mindepth 1 -maxdepth 3 -printf '%y %P\\n' | sort > '${listing}' ;; esac`, 'exec gcc "$@"', ''].join('\n'),
+  );
+  chmodSync(script, 0o755);
+  return { cc: script, entries: () => readFileSync(listing, 'utf8').trim().split('\n') };
+}
+
 function changedFunctions(result: CompileDbResult, object: string): string[] {
   const { report } = compareObjects(join(result.originalDir, object), join(result.patchedDir, object));
   return report.functions.map((f) => `${f.name}:${f.status}`).sort();
@@ -143,7 +161,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 describe('buildFromCompilationDatabase: unit selection', () => {
   it('a patch of one unit compiles that unit only, at the mirrored path', async () => {
     const result = await build('fix-core.patch');
-    expect(result.units).toEqual([{ file: 'src/core.c', reason: 'patched' }]);
+    expect(result.units).toEqual([{ file: 'src/core.c', reason: 'patched', object: 'src/core.o' }]);
     expect(result.warnings).toEqual([]);
     expect(listFiles(result.originalDir)).toEqual(['src/core.o']);
     expect(listFiles(result.patchedDir)).toEqual(['src/core.o']);
@@ -156,8 +174,8 @@ describe('buildFromCompilationDatabase: unit selection', () => {
   it('a header patch compiles every unit whose dependency file lists it, and only those', async () => {
     const result = await build('fix-header.patch');
     expect(result.units).toEqual([
-      { file: 'src/core.c', reason: 'includes-patched-header' },
-      { file: 'src/util.c', reason: 'includes-patched-header' },
+      { file: 'src/core.c', reason: 'includes-patched-header', object: 'src/core.o' },
+      { file: 'src/util.c', reason: 'includes-patched-header', object: 'src/util.o' },
     ]);
     expect(result.warnings).toEqual([]);
     expect(listFiles(result.patchedDir)).toEqual(['src/core.o', 'src/util.o']);
@@ -187,7 +205,7 @@ describe('buildFromCompilationDatabase: unit selection', () => {
 
   it("a header next to its unit, known from the kernel's .cmd file", async () => {
     const result = await build('fix-internal.patch');
-    expect(result.units).toEqual([{ file: 'src/extra.c', reason: 'includes-patched-header' }]);
+    expect(result.units).toEqual([{ file: 'src/extra.c', reason: 'includes-patched-header', object: 'src/extra.o' }]);
     expect(changedFunctions(result, 'src/extra.o')).toEqual(['extra_run:changed']);
   });
 
@@ -216,7 +234,7 @@ describe('buildFromCompilationDatabase: unit selection', () => {
     const patch = join(scratch, 'core-and-unused.patch');
     writeFileSync(patch, readFileSync(join(fixture, 'fix-core.patch'), 'utf8') + unused);
     const result = await build(patch);
-    expect(result.units).toEqual([{ file: 'src/core.c', reason: 'patched' }]);
+    expect(result.units).toEqual([{ file: 'src/core.c', reason: 'patched', object: 'src/core.o' }]);
     expect(result.warnings).toEqual([`${patch} changes include/proj/unused.h, but no dependency information names it: no unit selected for it`]);
 
     const alone = join(scratch, 'unused.patch');
@@ -230,10 +248,10 @@ describe('buildFromCompilationDatabase: unit selection', () => {
     const text = readFileSync(join(fixture, 'fix-core.patch'), 'utf8');
     const p0 = join(scratch, 'p0.patch');
     writeFileSync(p0, text.replace('--- a/src/core.c', '--- src/core.c').replace('+++ b/src/core.c', '+++ src/core.c'));
-    expect((await build(p0)).units).toEqual([{ file: 'src/core.c', reason: 'patched' }]);
+    expect((await build(p0)).units).toEqual([{ file: 'src/core.c', reason: 'patched', object: 'src/core.o' }]);
     const other = join(scratch, 'other-prefix.patch');
     writeFileSync(other, text.replace('--- a/src/core.c', '--- linux.orig/src/core.c').replace('+++ b/src/core.c', '+++ linux/src/core.c'));
-    expect((await build(other)).units).toEqual([{ file: 'src/core.c', reason: 'patched' }]);
+    expect((await build(other)).units).toEqual([{ file: 'src/core.c', reason: 'patched', object: 'src/core.o' }]);
   });
 });
 
@@ -320,7 +338,7 @@ describe('buildFromCompilationDatabase: commands', () => {
     expect(coreOriginal.argv).not.toContain('-MD');
     // The patched side runs in the shadow tree, which maps itself back for __FILE__.
     expect(corePatched.cwd.startsWith(toolTmp)).toBe(true);
-    expect(corePatched.argv.some((a) => a.startsWith(`-ffile-prefix-map=${corePatched.cwd}=${proj}`))).toBe(true);
+    expect(corePatched.argv.some((a) => a.startsWith(`-fmacro-prefix-map=${corePatched.cwd}=${proj}`))).toBe(true);
     const utilPatched = util.find((c) => c.argv.some((a) => a.startsWith(result.patchedDir)))!;
     expect(utilPatched.argv.find((a) => a.startsWith('-I') && a.endsWith('/include'))!.startsWith(`-I${toolTmp}`)).toBe(true);
     // jobs: 1: never two at once.
@@ -420,6 +438,30 @@ describe('buildFromCompilationDatabase: commands', () => {
     expect(snapshot(leaky)).toEqual(before);
   });
 
+  it('where the dependency file shows an include going up with .. out of a directory, that directory is real in the shadow', async () => {
+    // As above, but built once with -MD: a.d lists sub/../inc/y.h, so sub/ is made real and
+    // the `..` stays in the shadow tree, where inc/y.h is the patched copy.
+    const upward = join(scratch, 'upward');
+    mkdirSync(join(upward, 'sub'), { recursive: true });
+    mkdirSync(join(upward, 'inc'));
+    writeFileSync(join(upward, 'a.c'), '#include "sub/x.h"\nint a(void) { return Y + 1; }\n');
+    writeFileSync(join(upward, 'sub/x.h'), '#include "../inc/y.h"\n');
+    writeFileSync(join(upward, 'inc/y.h'), '#define Y 1\n');
+    writeFileSync(join(upward, 'compile_commands.json'), JSON.stringify([{ directory: upward, file: 'a.c', command: 'gcc -O2 -MD -c a.c -o a.o' }]));
+    await execa('gcc', ['-O2', '-MD', '-c', 'a.c', '-o', 'a.o'], { cwd: upward });
+    expect(readFileSync(join(upward, 'a.d'), 'utf8')).toContain('sub/../inc/y.h');
+    const patch = join(scratch, 'upward.patch');
+    writeFileSync(patch, ['--- a/inc/y.h', '+++ b/inc/y.h', '@@ -1 +1 @@', '-#define Y 1', '+#define Y 2', ''].join('\n'));
+    const before = snapshot(upward);
+    const probe = shadowProbe('probe-upward');
+    const result = await buildFromCompilationDatabase({ sourceDir: upward, patch, jobs: 1, cc: probe.cc });
+    open.push(result);
+    expect(result.units).toEqual([{ file: 'a.c', reason: 'includes-patched-header', object: 'a.o' }]);
+    expect(changedFunctions(result, 'a.o')).toEqual(['a:changed']);
+    expect(probe.entries().filter((e) => e.startsWith('d '))).toEqual(['d inc', 'd sub']);
+    expect(snapshot(upward)).toEqual(before);
+  });
+
   it('a patch that does not apply is a PatchError showing the hunk', async () => {
     const err = (await rejection(build('fix-stale.patch'))) as PatchError;
     expect(err).toBeInstanceOf(PatchError);
@@ -475,15 +517,19 @@ describe('command rewriting and dependency files', () => {
     expect(argv).toContain('-I/tmp/s/tree/include/generated');
     expect(argv).toContain('-I/home/u/other/include');
     // Maps back first on the line (lowest precedence), so __FILE__ keeps its spelling.
-    expect(argv.slice(0, 5)).toEqual([
+    // Macro and debug maps: gcc lets any -ffile-prefix-map win over the user's -fmacro-prefix-map twin.
+    expect(argv.slice(0, 8)).toEqual([
       'ccache',
       'gcc',
-      '-ffile-prefix-map=/tmp/s/tree=/home/u/linux',
-      '-ffile-prefix-map=/tmp/s/tree/include/generated=../linux/include/generated',
-      '-ffile-prefix-map=/home/u/other/include=../other/include',
+      '-fmacro-prefix-map=/tmp/s/tree=/home/u/linux',
+      '-fdebug-prefix-map=/tmp/s/tree=/home/u/linux',
+      '-fmacro-prefix-map=/tmp/s/tree/include/generated=../linux/include/generated',
+      '-fdebug-prefix-map=/tmp/s/tree/include/generated=../linux/include/generated',
+      '-fmacro-prefix-map=/home/u/other/include=../other/include',
+      '-fdebug-prefix-map=/home/u/other/include=../other/include',
     ]);
     // The user's map, then its twin for the shadow spelling (a later map wins in gcc).
-    expect(argv.filter((a) => a.startsWith('-fmacro-prefix-map='))).toEqual([`-fmacro-prefix-map=${kernel}/=`, '-fmacro-prefix-map=/tmp/s/tree/=']);
+    expect(argv.slice(8).filter((a) => a.startsWith('-fmacro-prefix-map='))).toEqual([`-fmacro-prefix-map=${kernel}/=`, '-fmacro-prefix-map=/tmp/s/tree/=']);
     expect(argv.slice(-6)).toEqual(['fs/ext4/inode.c', '-o', '/tmp/p/inode.o', '-MD', '-MF', '/tmp/s/0.d']);
     // `arch/..` goes up out of arch: arch must be a real directory in the shadow tree.
     expect(realDirs.sort()).toEqual(['', 'arch']);
@@ -555,5 +601,142 @@ describe('stackonly compare --source-dir (the CLI)', () => {
     const result = await runCli(['compare', '--source-dir', proj, '--patch', patch], { env: { TMPDIR: toolTmp } });
     expect(result.exitCode).toBe(2);
     expect(result.stderr.trim().split('\n')[0]).toContain(patch);
+  });
+});
+
+describe('--keep-objects, --cflags and the names in the report', () => {
+  it('keepObjects keeps both sides under original/ and patched/ with the tree\'s paths, and refuses a directory that holds some already', async () => {
+    const keep = join(scratch, 'kept-api');
+    const result = await build('fix-header.patch', { keepObjects: keep });
+    expect(result.originalDir).toBe(join(keep, 'original'));
+    expect(result.patchedDir).toBe(join(keep, 'patched'));
+    expect(listFiles(keep)).toEqual(['original/src/core.o', 'original/src/util.o', 'patched/src/core.o', 'patched/src/util.o']);
+    result.dispose();
+    // The kept objects stay; the temporary directory goes (afterEach checks it).
+    expect(changedFunctions(result, 'src/core.o')).toEqual(['core_step:changed']);
+    const again = await rejection(build('fix-core.patch', { keepObjects: keep }));
+    expect(again).toBeInstanceOf(InputError);
+    expect(again.message).toBe(`${join(keep, 'original')}: already holds files (an earlier run's?): --keep-objects wants a directory without original/ and patched/`);
+    const file = join(scratch, 'kept-file');
+    writeFileSync(file, '');
+    expect((await rejection(build('fix-core.patch', { keepObjects: file }))).message).toMatch(/is not a directory/);
+  });
+
+  it('the JSON report names the kept objects, and without --keep-objects the units in the tree, never a temporary file', async () => {
+    const patch = join(fixture, 'fix-core.patch');
+    const keep = join(scratch, 'kept-cli');
+    const kept = await runCli(['compare', '--source-dir', proj, '--patch', patch, '--format', 'json', '--keep-objects', keep], { env: { TMPDIR: toolTmp } });
+    expect(kept.stderr).toBe('');
+    expect(kept.exitCode).toBe(0);
+    const keptReport = JSON.parse(kept.stdout);
+    expectValidReport(keptReport);
+    expect(keptReport.objects.map((o: { path: string; original: string; patched: string }) => [o.path, o.original, o.patched])).toEqual([
+      ['src/core.o', join(keep, 'original/src/core.o'), join(keep, 'patched/src/core.o')],
+    ]);
+    expect(existsSync(join(keep, 'original/src/core.o')) && existsSync(join(keep, 'patched/src/core.o'))).toBe(true);
+
+    const plain = await runCli(['compare', '--source-dir', proj, '--patch', patch, '--format', 'json'], { env: { TMPDIR: toolTmp } });
+    expect(plain.exitCode).toBe(0);
+    const report = JSON.parse(plain.stdout);
+    expect(report.objects.map((o: { path: string; original: string; patched: string }) => [o.path, o.original, o.patched])).toEqual([
+      ['src/core.o', join(proj, 'src/core.c'), `${join(proj, 'src/core.c')} + ${patch}`],
+    ]);
+    expect(plain.stdout).not.toContain(toolTmp);
+    expect(snapshot(proj, buildDir)).toEqual(pristine);
+    expect(readdirSync(toolTmp)).toEqual([]);
+  });
+
+  it("cflags are appended to every unit's own command, on both sides; words that change what it compiles are refused", async () => {
+    const dir = join(scratch, 'wrap-cflags');
+    mkdirSync(dir, { recursive: true });
+    const script = join(dir, 'log.sh');
+    writeFileSync(script, ['#!/bin/sh', `printf '%s\\n' "$@" > "$(mktemp '${dir}/call.XXXXXX')"`, 'exec gcc "$@"', ''].join('\n'));
+    chmodSync(script, 0o755);
+    const result = await build('fix-core.patch', { cc: script, cflags: '-fno-inline -DEXTRA_FLAG=1' });
+    const calls = readdirSync(dir).filter((f) => f.startsWith('call.')).map((f) => readFileSync(join(dir, f), 'utf8').split('\n'));
+    expect(calls).toHaveLength(2);
+    for (const argv of calls) {
+      // After the unit's own words, in the order given.
+      expect(argv.indexOf('-fno-inline')).toBeGreaterThan(argv.indexOf('-DCORE_LEVEL=2'));
+      expect(argv.indexOf('-DEXTRA_FLAG=1')).toBe(argv.indexOf('-fno-inline') + 1);
+    }
+    // -fno-inline took effect on both sides: the static inline proj_clamp is a function of its own.
+    for (const side of [result.originalDir, result.patchedDir]) {
+      expect((await execa('nm', [join(side, 'src/core.o')])).stdout).toMatch(/ t proj_clamp$/m);
+    }
+    for (const [cflags, word] of [['-o x.o', '-o'], ['-E', '-E'], ['-O1 other.c', 'other.c'], ['-MD', '-M...']]) {
+      const err = await rejection(build('fix-core.patch', { cflags }));
+      expect(err).toBeInstanceOf(UsageError);
+      expect(err.message).toBe(`--cflags with --source-dir adds compiler options to each unit's own command; '${word}' is not one it can add`);
+    }
+  });
+
+  it('the CLI passes --cflags to the units, and leaves $CFLAGS to single-file mode', async () => {
+    const patch = join(fixture, 'fix-core.patch');
+    const ignored = await runCli(['compare', '--source-dir', proj, '--patch', patch, '--format', 'json'], { env: { TMPDIR: toolTmp, CFLAGS: '-fno-such-option-here' } });
+    expect(ignored.stderr).toBe('');
+    expect(ignored.exitCode).toBe(0);
+    const given = await runCli(['compare', '--source-dir', proj, '--patch', patch, '--cflags=-fno-such-option-here'], { env: { TMPDIR: toolTmp } });
+    expect(given.exitCode).toBe(2);
+    // Whichever side fails first (both would).
+    expect(given.stderr.split('\n')[0]).toMatch(new RegExp(`^stackonly: ${join(proj, 'src/core.c')}: gcc failed on the (original|patched) side \\(exit status 1\\)$`));
+    expect(given.stderr).toContain('-fno-such-option-here');
+  });
+
+  it('the shadow tree is real only on the way to the patched files; the rest are links to whole directories', async () => {
+    const probe = shadowProbe('probe-bounds');
+    const result = await build('fix-bounds.patch', { cc: probe.cc });
+    const entries = probe.entries();
+    expect(entries).toContain('d include');
+    expect(entries).toContain('d include/proj');
+    expect(entries).toContain('f include/proj/bounds.h');
+    expect(entries).toContain('l include/proj/common.h');
+    // The units' own directory and the build directory: one link each.
+    expect(entries).toContain('l src');
+    expect(entries).toContain('l build');
+    expect(entries.filter((e) => e.startsWith('d '))).toEqual(['d include', 'd include/proj']);
+    expect(changedFunctions(result, 'src/core.o')).toEqual(['core_step:changed']);
+  });
+});
+
+describe.each([
+  { layout: 'a build directory outside the tree', inside: false },
+  { layout: 'a build directory inside the tree (srctree=..)', inside: true },
+])('O= builds: $layout', ({ inside }) => {
+  const objFixture = join(fixture, 'objdir');
+
+  it('compiles the units of the tree and the sources generated into the build directory, with __FILE__ as in the build', async () => {
+    const root = join(scratch, inside ? 'objdir-inside' : 'objdir-outside');
+    const src = join(root, 'src');
+    cpSync(join(objFixture, 'src'), src, { recursive: true });
+    const obj = inside ? join(src, 'build') : join(root, 'obj');
+    mkdirSync(join(obj, 'lib'), { recursive: true });
+    mkdirSync(join(obj, 'include'), { recursive: true });
+    for (const name of ['table.c', 'table.h']) cpSync(join(objFixture, 'generated', name), join(obj, 'lib', name));
+    const database = join(obj, 'compile_commands.json');
+    writeFileSync(database, readFileSync(join(objFixture, 'compile_commands.in.json'), 'utf8').replaceAll('@OBJ@', obj).replaceAll('@SRC@', inside ? '..' : src));
+    for (const entry of loadCompilationDatabase(database)) await execa(entry.argv[0], entry.argv.slice(1), { cwd: entry.directory });
+    const before = snapshot(...(inside ? [src] : [src, obj]));
+
+    const result = await buildFromCompilationDatabase({ sourceDir: src, compileCommands: database, patch: join(objFixture, 'fix-limit.patch'), jobs: 2 });
+    open.push(result);
+    const table = inside ? 'build/lib/table' : 'lib/table';
+    expect(result.units).toEqual(
+      [
+        { file: inside ? 'build/lib/table.c' : join(obj, 'lib/table.c'), reason: 'includes-patched-header', object: `${table}.o` },
+        { file: 'lib/user.c', reason: 'includes-patched-header', object: 'lib/user.o' },
+      ].sort((a, b) => (a.object < b.object ? -1 : 1)),
+    );
+    expect(result.warnings).toEqual([]);
+    expect(changedFunctions(result, 'lib/user.o')).toEqual(['user_limit:changed']);
+    expect(changedFunctions(result, `${table}.o`)).toEqual(['table_lookup:changed']);
+    for (const [object, file] of [['lib/user.o', 'lib/user.c'], [`${table}.o`, 'lib/table.c']]) {
+      for (const side of [result.originalDir, result.patchedDir]) {
+        const strings = (await execa('strings', [join(side, object)])).stdout;
+        expect(strings.split('\n')).toContain(file);
+        expect(strings).not.toContain(toolTmp);
+      }
+    }
+    expect(snapshot(...(inside ? [src] : [src, obj]))).toEqual(before);
   });
 });

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { COMPILER_MARKER, compilerMarker, killFamily } from './process-tree.js';
 
 export interface CompilerRun {
   /** Exit status, when the compiler exited. */
@@ -12,57 +14,95 @@ export interface CompilerRun {
   notFound: boolean;
 }
 
-/** Kills of the compilers still running: a detached group is not killed with us, so exit does it. */
-const running = new Set<() => void>();
-process.on('exit', () => {
-  for (const kill of running) kill();
-});
+/** The compilers running now, by pid: their TMPDIR, and a promise that settles when each is gone. */
+const running = new Map<number, { tmpdir: string; done: Promise<unknown> }>();
+
+/** Signals every running compiler's family (see killFamily): those below it, and those that carry its marker. */
+function killRunning(signal: NodeJS.Signals): void {
+  // One sweep per TMPDIR: a source tree's compiles share theirs.
+  const byTmpdir = new Map<string, number[]>();
+  for (const [pid, { tmpdir }] of running) byTmpdir.set(tmpdir, [...(byTmpdir.get(tmpdir) ?? []), pid]);
+  for (const [tmpdir, pids] of byTmpdir) killFamily(pids, signal, compilerMarker(tmpdir));
+}
+
+// Whatever way the process ends, no compiler of ours keeps working for it.
+process.on('exit', () => killRunning('SIGTERM'));
 
 /**
- * Runs one compiler command. The compiler gets a process group of its own, so that
- * cancelling kills everything it started (a ccache or distcc wrapper's gcc, gcc's cc1),
- * not only the process we started; and a TMPDIR of the caller's, so that whatever a killed
- * compiler could not clean up goes away with the caller's directory.
+ * Ends every compiler still running, each with the processes it started, and resolves when
+ * all are gone: SIGTERM, then SIGKILL to those still there after `graceMs`.
+ */
+export async function stopAllCompilers(graceMs = 2000): Promise<void> {
+  if (running.size === 0) return;
+  killRunning('SIGTERM');
+  const all = () => Promise.allSettled([...running.values()].map((r) => r.done));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), graceMs);
+  });
+  if ((await Promise.race([all(), late])) === 'late') {
+    killRunning('SIGKILL');
+    await Promise.race([all(), new Promise((resolve) => setTimeout(resolve, graceMs))]);
+  }
+  clearTimeout(timer);
+}
+
+/**
+ * Runs one compiler command, in our own process group: a terminal's Ctrl-C, or a kill of
+ * the group, reaches it together with us (a compiler in a group of its own would outlive a
+ * SIGKILL of stackonly). Cancelling kills the whole family it started (a ccache or distcc
+ * wrapper's gcc, gcc's cc1), found by parent links and by a variable in their environment
+ * (see process-tree.ts). Its TMPDIR is the caller's, so that
+ * whatever a killed compiler could not clean up goes away with the caller's directory.
+ * node:child_process rather than execa: loading execa cost 140 ms of every run.
  */
 export async function runCompiler(argv: string[], options: { cwd: string; tmpdir: string; signal?: AbortSignal }): Promise<CompilerRun> {
   mkdirSync(options.tmpdir, { recursive: true });
   const [command, ...args] = argv;
-  // execa costs a few hundred milliseconds to load: only runs that compile pay for it.
-  const { execa } = await import('execa');
   const signal = options.signal;
   if (signal?.aborted) return { output: '', failed: true, cancelled: true, notFound: false };
-  const child = execa(command, args, {
-    cwd: options.cwd,
-    reject: false,
-    all: true,
-    stdin: 'ignore',
-    detached: true,
-    env: { LC_ALL: 'C', TMPDIR: options.tmpdir },
-  });
   let cancelled = false;
-  const killGroup = () => {
-    cancelled = true;
-    if (child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      // Already gone.
-    }
-  };
-  signal?.addEventListener('abort', killGroup, { once: true });
-  running.add(killGroup);
-  try {
-    const result = await child;
-    return {
-      exitCode: result.exitCode,
-      signal: result.signal,
-      output: (result.all ?? '').toString(),
-      failed: result.failed || cancelled,
-      cancelled,
-      notFound: (result as { code?: string }).code === 'ENOENT',
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LC_ALL: 'C', TMPDIR: options.tmpdir, [COMPILER_MARKER]: options.tmpdir },
+  });
+  const done = new Promise<CompilerRun>((resolve) => {
+    const output: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => output.push(chunk));
+    let startError: NodeJS.ErrnoException | undefined;
+    let settled = false;
+    const finish = (exitCode: number | null, exitSignal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
+      resolve({
+        ...(exitCode !== null ? { exitCode } : {}),
+        ...(exitSignal !== null ? { signal: exitSignal } : {}),
+        output: Buffer.concat(output).toString(),
+        failed: startError !== undefined || exitCode !== 0 || cancelled,
+        cancelled,
+        notFound: startError?.code === 'ENOENT',
+      });
     };
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      startError = err;
+      if (child.pid === undefined) finish(null, null);
+    });
+    // 'close': the process has ended and so has its output (its children's too).
+    child.on('close', finish);
+  });
+  const pid = child.pid;
+  if (pid !== undefined) running.set(pid, { tmpdir: options.tmpdir, done });
+  const onAbort = () => {
+    cancelled = true;
+    if (pid !== undefined) killFamily([pid], 'SIGTERM', compilerMarker(options.tmpdir));
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await done;
   } finally {
-    signal?.removeEventListener('abort', killGroup);
-    running.delete(killGroup);
+    signal?.removeEventListener('abort', onAbort);
+    if (pid !== undefined) running.delete(pid);
   }
 }

@@ -1,16 +1,27 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compilerMarker, haveProcfs, killFamily, processesWithEnvironment, processIdentity } from './process-tree.js';
 
 /**
  * Every temporary directory stackonly makes is registered here, so that one call removes
- * them all: at the end of a run, and from the CLI's signal handlers on Ctrl-C.
+ * them all: at the end of a run, and from the CLI's signal handlers.
+ *
+ * A run killed with SIGKILL cannot remove its directories. Each one therefore holds an
+ * `owner` file naming the process that made it (pid, start time, pid namespace), and
+ * sweepStaleTempDirs, which the CLI calls when it starts, removes those whose process is
+ * gone.
  */
 const live = new Set<string>();
 
+const PREFIX = 'stackonly-';
+const OWNER = 'owner';
+
 export function makeTempDir(purpose: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `stackonly-${purpose}-`));
+  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${purpose}-`));
   live.add(dir);
+  const me = processIdentity(process.pid);
+  writeFileSync(join(dir, OWNER), `${process.pid} ${me?.start || '-'} ${me?.namespace || '-'}\n`);
   return dir;
 }
 
@@ -31,4 +42,71 @@ export async function withTempDir<T>(purpose: string, body: (dir: string) => Pro
   } finally {
     removeTempDir(dir);
   }
+}
+
+interface StaleDir {
+  dir: string;
+  /** The process that made it. */
+  pid: number;
+  /** How many processes still working for it (compilers of the killed run) were ended. */
+  stopped: number;
+}
+
+/**
+ * Removes the temporary directories of earlier runs that were killed before they could
+ * (SIGKILL, a crash), and ends the compilers such a run left working for them (each has
+ * a marker naming the directory in its environment). Only directories with an `owner` file, belonging to
+ * this user, whose process is gone (or is another process with the same pid, by its start
+ * time) count; a directory whose owner lives in another pid namespace is left alone, as
+ * is anything that cannot be read or removed.
+ */
+export function sweepStaleTempDirs(): StaleDir[] {
+  const root = tmpdir();
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const stale: StaleDir[] = [];
+  const myNamespace = processIdentity(process.pid)?.namespace || '-';
+  const uid = process.getuid?.();
+  for (const name of names) {
+    if (!name.startsWith(PREFIX)) continue;
+    const dir = join(root, name);
+    let owner: string[];
+    try {
+      if (uid !== undefined && lstatSync(dir).uid !== uid) continue;
+      owner = readFileSync(join(dir, OWNER), 'utf8').trim().split(' ');
+    } catch {
+      continue; // not ours, or not made by a version that marks its directories
+    }
+    const pid = Number(owner[0]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || live.has(dir)) continue;
+    const [start = '-', namespace = '-'] = owner.slice(1);
+    if (namespace !== myNamespace) continue;
+    if (isAlive(pid, start)) continue;
+    // The marker our compilers get (run.ts), inherited by what they start.
+    const orphans = haveProcfs() ? processesWithEnvironment(compilerMarker(dir, true)) : [];
+    if (orphans.length > 0) killFamily(orphans, 'SIGKILL');
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      continue;
+    }
+    stale.push({ dir, pid, stopped: orphans.length });
+  }
+  return stale;
+}
+
+/** Whether process `pid` is still the one that wrote an owner file with `start`. */
+function isAlive(pid: number, start: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (start === '-') return true;
+  const now = processIdentity(pid);
+  return now === undefined ? !haveProcfs() : now.start === start;
 }

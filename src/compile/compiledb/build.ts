@@ -1,4 +1,5 @@
 import { mkdirSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { describeFsError, InputError, UsageError } from '../../errors.js';
@@ -12,8 +13,9 @@ import { DependencyReader } from './dependencies.js';
 import { applyPatchToTree } from './patched-files.js';
 import { rewriteCompileCommand } from './rewrite.js';
 import { realPathsOfOriginals, runCompiles, type CompileJob } from './run-compiles.js';
+import { checkKeepDir, extraCompilerFlags, keepObjects } from './options.js';
 import { ShadowTree } from './shadow-tree.js';
-import { SourceTree } from './source-tree.js';
+import { directoriesLeftUpwards, SourceTree } from './source-tree.js';
 import { selectUnits, type CompileDbUnit } from './units.js';
 
 /*
@@ -21,7 +23,8 @@ import { selectUnits, type CompileDbUnit } from './units.js';
  *
  * The original side compiles each selected unit exactly as the database says, in the
  * entry's directory, with only the output redirected into a temporary directory and the
- * dependency-file options dropped (so nothing is written into the user's tree).
+ * dependency-file options dropped (so nothing is written into the user's tree), and
+ * `--cflags` appended. With keepObjects, both sides' objects are copied out at the end.
  *
  * The patched side compiles the same command in a shadow tree (shadow-tree.ts) that holds
  * the patched files, with `#line` directives where the patch shifted lines; should a
@@ -48,6 +51,16 @@ export interface CompileDbRequest {
   compileCommands?: string;
   /** Replaces the compiler word(s) of each command; may be a wrapper (`ccache gcc`). */
   cc?: string;
+  /**
+   * Compiler options appended to every unit's own command, on both sides (`-fno-inline`);
+   * `$CFLAGS` is not read here: a kernel command holds all the flags its build wants.
+   */
+  cflags?: string;
+  /**
+   * Keep both sides' objects here, as `original/<path>.o` and `patched/<path>.o` (made when
+   * missing; refused when those already hold files); originalDir/patchedDir are then these.
+   */
+  keepObjects?: string;
   /** At most this many compiles at once (default os.availableParallelism()). */
   jobs?: number;
   signal?: AbortSignal;
@@ -58,10 +71,19 @@ export interface CompileDbRequest {
   lineDirectives?: boolean;
   /** Called after each compile: `done` of `total` compiles (two per unit). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called once the first compiles have started (the patched side's too): a caller can
+   * spend the seconds they take on what it will need afterwards.
+   */
+  onCompiling?: () => void;
 }
 
 export interface CompileDbResult {
-  /** Objects of the selected units built from the original tree, at `<relative source path with .o>`. */
+  /**
+   * Objects of the selected units built from the original tree, at `<relative source path
+   * with .o>` (each unit's `object`): in a temporary directory that dispose() removes, or
+   * under `keepObjects`.
+   */
   originalDir: string;
   /** The same from the patched tree. */
   patchedDir: string;
@@ -73,6 +95,8 @@ export interface CompileDbResult {
    * the name.
    */
   objectNames: Map<string, string>;
+  /** Each object's database entry (by relative path, as objectNames): where its linked module is looked for. */
+  entries: Map<string, CompileDbEntry>;
   /** The patched units were compiled with `#line` directives (none of them needed the retry without). */
   linesPinned: boolean;
   warnings: string[];
@@ -92,6 +116,8 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j takes a positive whole number, not ${req.jobs}`);
   const ccWords = req.cc !== undefined ? splitCommandLine(req.cc) : undefined;
   if (ccWords && ccWords.length === 0) throw new UsageError('the compiler command is empty');
+  const extra = extraCompilerFlags(req.cflags);
+  if (req.keepObjects !== undefined) checkKeepDir(req.keepObjects);
 
   const tree = new SourceTree(req.sourceDir);
   const dbPath = req.compileCommands ?? join(req.sourceDir, 'compile_commands.json');
@@ -102,7 +128,7 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
   const { changes } = patchedFiles;
   const dependencies = new DependencyReader(tree);
   const patchLabel = patchList.join(' + ');
-  const { units, selected, warnings } = selectUnits({ entries, changes, tree, dependencies, patch: patchLabel, database: dbPath });
+  const { units, generated, selected, warnings } = selectUnits({ entries, changes, tree, dependencies, patch: patchLabel, database: dbPath });
 
   const work = makeTempDir('compiledb');
   let disposed = false;
@@ -127,35 +153,46 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
     const ordered = [...selected.keys()].sort();
     const jobsList: CompileJob[] = [];
     const objectNames = new Map<string, string>();
+    const objectEntries = new Map<string, CompileDbEntry>();
+    // The original side compiles while the shadow tree is made; the patched side waits for it.
+    let shadowReady: Promise<void> = Promise.resolve();
     ordered.forEach((rel, i) => {
       const entry = units.get(rel)!;
-      const display = join(req.sourceDir, rel);
+      const display = generated.has(rel) ? entry.file : join(req.sourceDir, rel);
       const object = objectPath(rel);
       objectNames.set(object, klpObjectOf(entry, display, req.objectName, warnings));
-      const original = rewriteCompileCommand(entry, { output: join(originalDir, object), cc: ccWords });
+      objectEntries.set(object, entry);
+      const original = rewriteCompileCommand(entry, { output: join(originalDir, object), cc: ccWords, extra });
       const depfile = join(depsDir, `${i}.d`);
-      const patchedCommand = rewriteCompileCommand(entry, { output: join(patchedDir, object), cc: ccWords, shadow: { sourceRoots: tree.roots, shadow: shadow.root, depfile } });
-      shadow.keepRealParentOf(rel);
+      const patchedCommand = rewriteCompileCommand(entry, { output: join(patchedDir, object), cc: ccWords, extra, shadow: { sourceRoots: tree.roots, shadow: shadow.root, depfile } });
       patchedCommand.realDirs.forEach((dir) => shadow.keepReal(dir));
-      for (const dep of dependencies.read(entry) ?? []) shadow.keepRealParentOf(dep);
+      for (const dep of dependencies.spellings(entry)) directoriesLeftUpwards(dep, entry.directory, tree.roots).forEach((dir) => shadow.keepReal(dir));
       jobsList.push({ tmpdir, unit: rel, display, side: 'original', command: original, output: join(originalDir, object), unshadow: (t) => t });
-      jobsList.push({ tmpdir, unit: rel, display, side: 'patched', command: patchedCommand, output: join(patchedDir, object), leakCheck: { depfile, originals }, unshadow: shadow.unshadow });
+      jobsList.push({ tmpdir, unit: rel, display, side: 'patched', command: patchedCommand, output: join(patchedDir, object), leakCheck: { depfile, originals }, unshadow: shadow.unshadow, before: () => shadowReady });
     });
 
-    shadow.build();
+    shadowReady = shadow.build();
+    // A failure is reported by the patched compiles that wait for it.
+    shadowReady.then(() => setImmediate(() => req.onCompiling?.())).catch(() => {});
 
     const linesPinned = await runCompiles(jobsList, {
       jobs,
       signal: req.signal,
       onProgress: (done, total) => req.onProgress?.(done, total),
-      dropLineDirectives: shadow.hasLineDirectives ? () => shadow.dropLineDirectives() : undefined,
-    });
+      dropLineDirectives: () => shadow.dropLineDirectives(),
+    })
+      .then((kept) => kept && shadow.hasLineDirectives)
+      .finally(() => shadowReady.catch(() => {}));
+    // Not needed any more: it goes while the objects are compared, not when the run ends.
+    rm(shadow.root, { recursive: true, force: true }).catch(() => {});
+    const kept = req.keepObjects !== undefined ? keepObjects(req.keepObjects, { original: originalDir, patched: patchedDir }, [...objectNames.keys()]) : undefined;
 
     return {
-      originalDir,
-      patchedDir,
-      units: ordered.map((file) => ({ file, reason: selected.get(file)! })),
+      originalDir: kept?.original ?? originalDir,
+      patchedDir: kept?.patched ?? patchedDir,
+      units: ordered.map((rel) => ({ file: generated.has(rel) ? units.get(rel)!.file : rel, reason: selected.get(rel)!, object: objectPath(rel) })),
       objectNames,
+      entries: objectEntries,
       linesPinned,
       warnings,
       dispose,

@@ -14,7 +14,7 @@ export interface CompileDbEntry {
   directory: string;
   /** Absolute (resolved against directory). */
   file: string;
-  /** The command as words (`arguments`, or `command` split like a shell would). */
+  /** The command as words (`arguments`, or `command` split like a shell would, on first use). */
   argv: string[];
   /** Absolute, when the entry has `output`. */
   output?: string;
@@ -45,23 +45,37 @@ export function loadCompilationDatabase(path: string): CompileDbEntry[] {
     const e = raw as Record<string, unknown>;
     if (typeof e.directory !== 'string' || !e.directory) throw new InputError(path, `${where} has no "directory"`);
     if (typeof e.file !== 'string' || !e.file) throw new InputError(path, `${where} has no "file"`);
-    let argv: string[];
+    // The format wants an absolute directory; a relative one is taken relative to the database.
+    const directory = resolve(base, e.directory);
+    const entry = { directory, file: resolve(directory, e.file), index } as CompileDbEntry;
     if (Array.isArray(e.arguments)) {
       if (!e.arguments.every((a) => typeof a === 'string')) throw new InputError(path, `${where}: "arguments" holds a non-string`);
-      argv = e.arguments as string[];
+      if (e.arguments.length === 0) throw new InputError(path, `${where} has an empty command`);
+      entry.argv = e.arguments as string[];
     } else if (typeof e.command === 'string') {
-      try {
-        argv = splitCommandLine(e.command);
-      } catch (err) {
-        throw new InputError(path, `${where}: cannot split "command": ${(err as InputError).problem ?? (err as Error).message}`);
-      }
+      // Split when first needed: a kernel's database has tens of thousands of commands of
+      // two kilobytes each, and a patch of one file needs one of them (splitting them all
+      // took seconds, most of it in the garbage collector).
+      const command = e.command;
+      let argv: string[] | undefined;
+      Object.defineProperty(entry, 'argv', {
+        enumerable: true,
+        get: () => {
+          if (argv) return argv;
+          let words: string[];
+          try {
+            words = splitCommandLine(command);
+          } catch (err) {
+            throw new InputError(path, `${where}: cannot split "command": ${(err as InputError).problem ?? (err as Error).message}`);
+          }
+          if (words.length === 0) throw new InputError(path, `${where} has an empty command`);
+          argv = words;
+          return argv;
+        },
+      });
     } else {
       throw new InputError(path, `${where} has neither "arguments" nor "command"`);
     }
-    if (argv.length === 0) throw new InputError(path, `${where} has an empty command`);
-    // The format wants an absolute directory; a relative one is taken relative to the database.
-    const directory = resolve(base, e.directory);
-    const entry: CompileDbEntry = { directory, file: resolve(directory, e.file), argv, index };
     if (typeof e.output === 'string' && e.output) entry.output = resolve(directory, e.output);
     return entry;
   });

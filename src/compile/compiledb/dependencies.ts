@@ -49,6 +49,8 @@ export function describeEntry(entry: CompileDbEntry): CommandInfo {
  */
 export class DependencyReader {
   private readonly cache = new Map<CompileDbEntry, string[] | null>();
+  /** The words of each dependency file read, as the compiler spelled them (`..` and all). */
+  private readonly spelled = new Map<CompileDbEntry, string[]>();
 
   constructor(private readonly tree: SourceTree) {}
 
@@ -68,7 +70,9 @@ export class DependencyReader {
       }
       if (mustMention && !mustMention.some((name) => text.includes(name))) return undefined;
       const deps: string[] = [];
-      for (const word of parseDependencyFile(text)) {
+      const words = parseDependencyFile(text);
+      this.spelled.set(entry, words);
+      for (const word of words) {
         // Relative to where the compiler ran; the kernel's .cmd paths may be relative to the source tree.
         const rel = this.tree.relative(resolve(entry.directory, word)) ?? (isAbsolute(word) ? undefined : this.tree.relative(resolve(this.tree.root, word)));
         if (rel !== undefined) deps.push(rel);
@@ -78,5 +82,15 @@ export class DependencyReader {
     }
     this.cache.set(entry, null);
     return null;
+  }
+
+  /**
+   * The files a unit's dependency information lists as the compiler spelled them
+   * (relative to the entry's directory, or absolute): where they go up with `..`, the
+   * shadow tree needs real directories.
+   */
+  spellings(entry: CompileDbEntry): string[] {
+    this.read(entry);
+    return this.spelled.get(entry) ?? [];
   }
 }

@@ -15,8 +15,12 @@ import type { SourceTree } from './source-tree.js';
 export interface PatchedFiles {
   /** The patched text of every file the patch changes, by source-relative path (null: the patch deletes it). */
   changes: Map<string, string | null>;
-  /** The same with `#line` directives, for the files that have an original and need them. */
-  directed: Map<string, string>;
+  /**
+   * The same with `#line` directives, for the files that have an original and need them;
+   * worked out on the first call (tens of milliseconds for a large file), so that the
+   * original side's compiles need not wait for it.
+   */
+  directed(): Map<string, string>;
 }
 
 /**
@@ -62,16 +66,20 @@ export function applyPatchToTree(patches: readonly FilePatch[], tree: SourceTree
     read: (rel) => (isFile(rel) ? readText(join(tree.root, rel)) : undefined),
     display: (rel) => join(tree.dir, rel),
   });
-  const directed = new Map<string, string>();
-  if (lineDirectives) {
+  let directed: Map<string, string> | undefined;
+  const directedFiles = () => {
+    if (directed) return directed;
+    directed = new Map();
+    if (!lineDirectives) return directed;
     for (const [rel, text] of applied.changes) {
       const original = applied.originals.get(rel);
       if (text === null || original === undefined) continue;
       const withLines = withLineDirectives(original, text);
       if (withLines !== text) directed.set(rel, withLines);
     }
-  }
-  return { changes: applied.changes, directed };
+    return directed;
+  };
+  return { changes: applied.changes, directed: directedFiles };
 }
 
 function readText(path: string): string {

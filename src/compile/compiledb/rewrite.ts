@@ -1,9 +1,9 @@
 import { realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../../errors.js';
 import { compilerLength, scanArguments } from './command-words.js';
 import type { CompileDbEntry } from './database.js';
-import { underRoots } from './source-tree.js';
+import { directoriesLeftUpwards, underRoots } from './source-tree.js';
 
 /*
  * Rewriting a database command for our own build. Both sides drop the dependency-file
@@ -13,9 +13,9 @@ import { underRoots } from './source-tree.js';
  * The patched side runs in the shadow tree (shadow-tree.ts). Paths in the command that
  * name the source tree absolutely are moved into the shadow (relative ones already
  * resolve there, since the compile runs in the shadow copy of the entry's directory), and
- * `-ffile-prefix-map=<shadow>=<source dir>` maps them back, so `__FILE__` strings and
- * debug paths are those of the original build. The user's own prefix maps get a twin for
- * the shadow spelling.
+ * `-fmacro-prefix-map=<shadow>=<source dir>` (and its -fdebug- twin) maps them back, so
+ * `__FILE__` strings and debug paths are those of the original build. The user's own
+ * prefix maps get a twin for the shadow spelling.
  */
 
 /** How the patched side sees the source tree. */
@@ -31,6 +31,8 @@ interface RewriteOptions {
   output: string;
   /** Replaces the compiler word(s). */
   cc?: string[];
+  /** Words appended to the command's own (`--cflags`): read like the command's, so their paths move into the shadow too. */
+  extra?: string[];
   /** The patched side: move the command into the shadow tree. */
   shadow?: ShadowSpace & {
     /** A dependency file of our own, to check the compile read the patched files. */
@@ -52,15 +54,15 @@ export interface RewrittenCommand {
  * Rewrites one database command for our build: the output into `options.output`, the
  * dependency options (-MD, -MMD, -MF, -MT, -MQ, and those inside -Wp,) dropped,
  * `-save-temps` kept next to the object, `--cc` in place of the compiler, everything else
- * in order. With `options.shadow`, the command is moved into the shadow tree (see the top
- * of this file, and shadow-tree.ts).
+ * in order, then `options.extra`. With `options.shadow`, the command is moved into the
+ * shadow tree (see the top of this file, and shadow-tree.ts).
  */
 export function rewriteCompileCommand(entry: Pick<CompileDbEntry, 'argv' | 'directory' | 'file'>, options: RewriteOptions): RewrittenCommand {
   const split = compilerLength(entry.argv);
   let compiler = entry.argv.slice(0, split);
   if (options.cc) compiler = options.cc;
   else if (compiler[0].includes('/') && !isAbsolute(compiler[0])) compiler = [resolve(entry.directory, compiler[0]), ...compiler.slice(1)];
-  const tokens = scanArguments(entry.argv.slice(split));
+  const tokens = scanArguments([...entry.argv.slice(split), ...(options.extra ?? [])]);
   const shadow = options.shadow;
   const realDirs = new Set<string>();
   const maps = new Map<string, string>();
@@ -78,17 +80,7 @@ export function rewriteCompileCommand(entry: Pick<CompileDbEntry, 'argv' | 'dire
 
   /** Marks the directories a path goes up out of (with ..) as real in the shadow. */
   const markUps = (value: string) => {
-    if (!shadow || !value.includes('..')) return;
-    let position = isAbsolute(value) ? '/' : entry.directory;
-    for (const part of value.split('/')) {
-      if (part === '..') {
-        const at = underRoots(position, shadow.sourceRoots);
-        if (at) realDirs.add(at.rel);
-        position = dirname(position);
-      } else if (part !== '' && part !== '.') {
-        position = join(position, part);
-      }
-    }
+    if (shadow) for (const dir of directoriesLeftUpwards(value, entry.directory, shadow.sourceRoots)) realDirs.add(dir);
   };
 
   /** A path as the patched side must spell it; records the prefix map that spells it back. */
@@ -186,8 +178,11 @@ export function rewriteCompileCommand(entry: Pick<CompileDbEntry, 'argv' | 'dire
   const front: string[] = [];
   if (shadow) {
     // First on the line: the lowest precedence, so the user's own maps (and their shadow
-    // twins) still apply first where they match.
-    for (const [from, to] of maps) front.push(`-ffile-prefix-map=${from}=${to}`);
+    // twins) still apply first where they match. Macro and debug maps, not
+    // -ffile-prefix-map: gcc lets any -ffile-prefix-map win over every -fmacro-prefix-map
+    // wherever they stand, so ours would beat the twin of a kernel's
+    // `-fmacro-prefix-map=$(srctree)/=` and put absolute paths in __FILE__ (an O= build).
+    for (const [from, to] of maps) front.push(`-fmacro-prefix-map=${from}=${to}`, `-fdebug-prefix-map=${from}=${to}`);
     args.push('-MD', '-MF', shadow.depfile);
   }
   return { argv: [...compiler, ...front, ...args], compilerWords: compiler.length, cwd, realDirs: [...realDirs] };

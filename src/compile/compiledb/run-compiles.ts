@@ -29,6 +29,8 @@ export interface CompileJob {
   leakCheck?: { depfile: string; originals: Map<string, string> };
   /** Turns temporary paths in diagnostics back into the user's. */
   unshadow: (text: string) => string;
+  /** What must be done before the compile starts (the patched side: the shadow tree). */
+  before?: () => Promise<void>;
 }
 
 interface RunOptions {
@@ -38,10 +40,11 @@ interface RunOptions {
   /** Called after each compile: `done` of `total` compiles. */
   onProgress?: (done: number, total: number) => void;
   /**
-   * Given when the patched files carry `#line` directives: puts their plain patched text
-   * back, before the compiles are tried again after a patched compile failed.
+   * Given when the patched files may carry `#line` directives: puts their plain patched
+   * text back (false: there were none), before the compiles are tried again after a
+   * patched compile failed.
    */
-  dropLineDirectives?: () => void;
+  dropLineDirectives?: () => boolean;
 }
 
 /** Runs every job; a cancelled build is a CompileError saying so. Resolves to whether the `#line` directives stayed (no retry without them). */
@@ -74,10 +77,10 @@ export async function runCompiles(jobsList: CompileJob[], options: RunOptions): 
     try {
       await run(jobsList, controller);
     } catch (err) {
-      if (!options.dropLineDirectives || failed?.side !== 'patched' || signal?.aborted) throw err;
-      // Again without the directives, the failed compile first: for diagnostics with the
-      // patched files' own line numbers (or an object, should a directive have broken it).
-      options.dropLineDirectives();
+      // Again without the directives (when there were some), the failed compile first: for
+      // diagnostics with the patched files' own line numbers (or an object, should a
+      // directive have broken it).
+      if (!options.dropLineDirectives || failed?.side !== 'patched' || signal?.aborted || !options.dropLineDirectives()) throw err;
       directivesKept = false;
       const again = jobsList.filter((job) => !finished.has(job));
       again.sort((a, b) => Number(b === failed) - Number(a === failed));
@@ -136,6 +139,7 @@ async function runPool(tasks: ((signal: AbortSignal) => Promise<void>)[], limit:
 }
 
 async function runCompile(job: CompileJob, signal: AbortSignal): Promise<void> {
+  await job.before?.();
   mkdirSync(dirname(job.output), { recursive: true });
   const command = job.command.argv[0];
   const result = await runCompiler(job.command.argv, { cwd: job.command.cwd, tmpdir: job.tmpdir, signal });
@@ -154,7 +158,12 @@ async function runCompile(job: CompileJob, signal: AbortSignal): Promise<void> {
     } catch {
       return; // a compiler that ignores -MD: nothing to check
     }
+    // Only a dependency with the base name of a changed file can be its original (a kernel
+    // unit lists a thousand headers; resolving each took tens of milliseconds). A directory
+    // link keeps base names; a file linked under another name is the one leak not seen.
+    const names = new Set([...job.leakCheck.originals].flatMap(([real, rel]) => [basename(real), basename(rel)]));
     for (const dep of deps) {
+      if (!names.has(basename(dep))) continue;
       let real: string;
       try {
         // Physically: `sub/../x.h` through a link to a directory is not `x.h`.

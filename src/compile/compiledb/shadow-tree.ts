@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PatchedFiles } from './patched-files.js';
 
@@ -14,12 +15,16 @@ import type { PatchedFiles } from './patched-files.js';
  * resolve symbolic links), so every include, quoted or not, nested or not, finds the
  * patched copy where there is one.
  *
- * The shadow is sparse: a directory is a real directory only where it must be, on the
- * way to a patched file, to a selected unit's source or working directory, to the
- * headers its dependency information lists, and wherever a path in its command goes up
- * with `..` (a `..` out of a symbolic link to a directory would lead back into the
- * original tree). Every other entry is one symbolic link to the original file or
- * directory, so even a kernel tree costs a few hundred links.
+ * The shadow is sparse: a directory is a real directory only where it must be: on the way
+ * to a patched file, to a selected unit's working directory, and wherever a path in its
+ * command or in its dependency information goes up with `..` (a `..` out of a symbolic
+ * link to a directory would lead back into the original tree; gcc's dependency files spell
+ * an include's path as it was opened, `..` and all). Every other entry is one symbolic link
+ * to the original file or directory: a patch of one kernel file costs the entries of the
+ * directories above it (about 200 links), where making every directory a unit's headers
+ * live in real (include/linux alone has 1,500 entries) cost 3,000 links and seconds on a
+ * slow file system. A unit that reads an original the shadow does not cover is caught by
+ * the leak check (run-compiles.ts).
  */
 export class ShadowTree {
   /** Source-relative directories to make real directories, each with every directory above it. */
@@ -53,12 +58,15 @@ export class ShadowTree {
    * Makes the shadow tree: each real directory is a directory whose entries are symbolic
    * links to the original ones, except the changed files (written with their patched
    * text, with line directives where there are some; deleted ones left out) and the
-   * directories that are real themselves.
+   * directories that are real themselves. The links are made concurrently (a few hundred
+   * system calls, on libuv's threads), while the original side's compiles already run.
    */
-  build(): void {
-    const { changes, directed } = this.files;
+  async build(): Promise<void> {
+    const { changes } = this.files;
+    const directed = this.files.directed();
     const sorted = [...this.realDirs].sort((a, b) => a.length - b.length);
     for (const dir of sorted) mkdirSync(dir ? join(this.root, dir) : this.root, { recursive: true });
+    const links: Promise<void>[] = [];
     for (const dir of sorted) {
       const original = dir ? join(this.source, dir) : this.source;
       let names: string[];
@@ -70,26 +78,31 @@ export class ShadowTree {
       for (const name of names) {
         const rel = joinRel(dir, name);
         if (this.realDirs.has(rel) || changes.has(rel)) continue;
-        symlinkSync(join(this.source, rel), join(this.root, rel));
+        links.push(symlink(join(this.source, rel), join(this.root, rel)));
       }
     }
     for (const [rel, text] of changes) {
-      if (text !== null) writeFileSync(join(this.root, rel), directed.get(rel) ?? text);
+      if (text !== null) links.push(writeFile(join(this.root, rel), directed.get(rel) ?? text));
     }
+    // Every one settled before the first failure is reported: none still writes afterwards.
+    const failed = (await Promise.allSettled(links)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Whether some patched file of the tree carries `#line` directives. */
   get hasLineDirectives(): boolean {
-    return this.files.directed.size > 0;
+    return this.files.directed().size > 0;
   }
 
   /**
    * Puts the plain patched text back into the files that carry `#line` directives: after a
    * failed patched compile, so that gcc's diagnostics give the patched files' own line
-   * numbers (or an object, should a directive have broken it).
+   * numbers (or an object, should a directive have broken it). False when there were none.
    */
-  dropLineDirectives(): void {
-    for (const rel of this.files.directed.keys()) writeFileSync(join(this.root, rel), this.files.changes.get(rel)!);
+  dropLineDirectives(): boolean {
+    const directed = this.files.directed();
+    for (const rel of directed.keys()) writeFileSync(join(this.root, rel), this.files.changes.get(rel)!);
+    return directed.size > 0;
   }
 
   /** Turns shadow paths in a compiler's diagnostics back into the source tree's. */

@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 /**
  * The user's source tree, by every spelling that names it: a database may use the path as
@@ -32,4 +32,26 @@ export function underRoots(abs: string, roots: string[]): { root: string; rel: s
     if (abs.startsWith(prefix)) return { root, rel: abs.slice(prefix.length).replace(/\/+$/, '') };
   }
   return undefined;
+}
+
+/**
+ * The source-relative directories a path goes up out of with `..`, walked lexically from
+ * `base` (for a relative path) as the compiler spells it: in the shadow tree each must be a
+ * real directory, since a `..` out of a symbolic link to a directory would lead back into
+ * the original tree (the kernel resolves `..` physically).
+ */
+export function directoriesLeftUpwards(path: string, base: string, roots: string[]): string[] {
+  if (!path.includes('..')) return [];
+  const left: string[] = [];
+  let position = isAbsolute(path) ? '/' : base;
+  for (const part of path.split('/')) {
+    if (part === '..') {
+      const at = underRoots(position, roots);
+      if (at) left.push(at.rel);
+      position = dirname(position);
+    } else if (part !== '' && part !== '.') {
+      position = join(position, part);
+    }
+  }
+  return left;
 }

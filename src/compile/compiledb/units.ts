@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { InputError } from '../../errors.js';
 import type { CompileDbEntry } from './database.js';
 import type { DependencyReader } from './dependencies.js';
-import type { SourceTree } from './source-tree.js';
+import { type SourceTree, underRoots } from './source-tree.js';
 
 /*
  * Choosing the translation units a patch affects: those it changes, and those whose
@@ -10,14 +10,24 @@ import type { SourceTree } from './source-tree.js';
  */
 
 export interface CompileDbUnit {
-  /** The source, relative to sourceDir. */
+  /**
+   * The source, relative to sourceDir; a source outside it (generated into the build
+   * directory of an `O=` build) by its absolute path.
+   */
   file: string;
   reason: 'patched' | 'includes-patched-header';
+  /** Its object under originalDir and patchedDir: the source's path (in the tree, or in its build directory) with `.o`. */
+  object: string;
 }
 
 interface UnitSelection {
-  /** The database's unit for each source-relative path under the tree (the first entry of a file wins). */
+  /**
+   * The database's unit for each source-relative path under the tree (the first entry of a
+   * file wins), and for each selected source outside it, by its path in its build directory.
+   */
   units: Map<string, CompileDbEntry>;
+  /** The selected units that lie outside the tree: generated sources in a build directory (`O=`). */
+  generated: Set<string>;
   /** The units to build, and why. */
   selected: Map<string, CompileDbUnit['reason']>;
   warnings: string[];
@@ -46,6 +56,7 @@ export function selectUnits({ entries, changes, tree, dependencies, patch, datab
   }
 
   const warnings: string[] = [];
+  const generatedKeys = new Set<string>();
   const selected = new Map<string, CompileDbUnit['reason']>();
   for (const [rel, text] of changes) {
     if (!units.has(rel)) continue;
@@ -60,6 +71,7 @@ export function selectUnits({ entries, changes, tree, dependencies, patch, datab
   if (others.length > 0) {
     const names = [...new Set(others.map((rel) => basename(rel)))];
     const outside: string[] = [];
+    const generated = new Map<string, CompileDbEntry>();
     for (const entry of entries) {
       const deps = dependencies.read(entry, names);
       if (deps !== null) anyDependencyInfo = true;
@@ -68,10 +80,20 @@ export function selectUnits({ entries, changes, tree, dependencies, patch, datab
       if (hits.length === 0) continue;
       hits.forEach((h) => named.add(h));
       const rel = tree.relative(entry.file);
-      if (rel === undefined) outside.push(entry.file);
-      else if (!selected.has(rel) && changes.get(rel) !== null) selected.set(rel, 'includes-patched-header');
+      if (rel === undefined) {
+        // A source the build generated (an O= build's directory, outside the tree): it
+        // compiles as it is on both sides, against the patched headers on the patched one.
+        const key = underRoots(entry.file, [entry.directory])?.rel;
+        if (!key || units.has(key)) outside.push(entry.file);
+        else if (!generated.has(key)) generated.set(key, entry); // a second entry of the file: the first wins
+      } else if (!selected.has(rel) && changes.get(rel) !== null) selected.set(rel, 'includes-patched-header');
     }
-    for (const file of outside) warnings.push(`${file} includes a file ${patch} changes, but is outside ${tree.dir}: not compiled`);
+    for (const file of outside) warnings.push(`${file} includes a file ${patch} changes, but is outside ${tree.dir} and its build directory: not compiled`);
+    for (const [key, entry] of generated) {
+      units.set(key, entry);
+      selected.set(key, 'includes-patched-header');
+      generatedKeys.add(key);
+    }
   }
   const unnamed = others.filter((rel) => !named.has(rel));
   if (selected.size === 0) {
@@ -85,5 +107,5 @@ export function selectUnits({ entries, changes, tree, dependencies, patch, datab
   for (const rel of selected.keys()) {
     if (duplicates.has(rel)) warnings.push(`${database} has several entries for ${rel}: the first one is used`);
   }
-  return { units, selected, warnings };
+  return { units, generated: generatedKeys, selected, warnings };
 }
