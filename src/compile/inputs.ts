@@ -1,3 +1,4 @@
+import { preloadCompilerRunner } from './run.js';
 import { compressionOf } from '../elf/compressed.js';
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
@@ -88,6 +89,7 @@ function objectName(source: string): string {
  */
 export async function preparePair(request: PairRequest): Promise<PreparedPair> {
   const originalKind = inputKind(request.original);
+  if (originalKind === 'source') preloadCompilerRunner();
   const patchFiles = request.patch === undefined ? [] : [request.patch].flat();
   if (patchFiles.length > 0 && request.patched !== undefined) throw new UsageError('give either a patched file or --patch, not both');
   if (patchFiles.length === 0 && request.patched === undefined) throw new UsageError('missing the patched input (a file, or --patch FILE)');

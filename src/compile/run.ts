@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { COMPILER_MARKER, compilerMarker, killFamily } from './process-tree.js';
 
@@ -47,60 +46,63 @@ export async function stopAllCompilers(graceMs = 2000): Promise<void> {
   clearTimeout(timer);
 }
 
+/** execa, loading: a few hundred milliseconds, started before the first compiler is wanted. */
+let execaModule: Promise<typeof import('execa')> | undefined;
+
 /**
- * Runs one compiler command, in our own process group: a terminal's Ctrl-C, or a kill of
- * the group, reaches it together with us (a compiler in a group of its own would outlive a
- * SIGKILL of stackonly). Cancelling kills the whole family it started (a ccache or distcc
- * wrapper's gcc, gcc's cc1), found by parent links and by a variable in their environment
- * (see process-tree.ts). Its TMPDIR is the caller's, so that
- * whatever a killed compiler could not clean up goes away with the caller's directory.
- * node:child_process rather than execa: loading execa cost 140 ms of every run.
+ * Starts loading execa, the compilers' runner, while the caller still prepares the compiles
+ * (reading the database, applying the patch): only runs that compile pay for it, and they
+ * do not wait for it.
+ */
+export function preloadCompilerRunner(): void {
+  if (execaModule) return;
+  execaModule = import('execa');
+  // Handled where it is awaited; a run that never compiles must not die of its failure.
+  execaModule.catch(() => {});
+}
+
+/**
+ * Runs one compiler command (through execa), in our own process group: a terminal's
+ * Ctrl-C, or a kill of the group, reaches it together with us (a compiler in a group of its
+ * own would outlive a SIGKILL of stackonly). Cancelling kills the whole family it started (a
+ * ccache or distcc wrapper's gcc, gcc's cc1), found by parent links and by a variable in
+ * their environment (see process-tree.ts). Its TMPDIR is the caller's, so that whatever a
+ * killed compiler could not clean up goes away with the caller's directory.
  */
 export async function runCompiler(argv: string[], options: { cwd: string; tmpdir: string; signal?: AbortSignal }): Promise<CompilerRun> {
   mkdirSync(options.tmpdir, { recursive: true });
   const [command, ...args] = argv;
   const signal = options.signal;
-  if (signal?.aborted) return { output: '', failed: true, cancelled: true, notFound: false };
+  const cancelledRun: CompilerRun = { output: '', failed: true, cancelled: true, notFound: false };
+  if (signal?.aborted) return cancelledRun;
+  preloadCompilerRunner();
+  const { execa } = await execaModule!;
+  if (signal?.aborted) return cancelledRun;
   let cancelled = false;
-  const child = spawn(command, args, {
+  const child = execa(command, args, {
     cwd: options.cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LC_ALL: 'C', TMPDIR: options.tmpdir, [COMPILER_MARKER]: options.tmpdir },
-  });
-  const done = new Promise<CompilerRun>((resolve) => {
-    const output: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => output.push(chunk));
-    let startError: NodeJS.ErrnoException | undefined;
-    let settled = false;
-    const finish = (exitCode: number | null, exitSignal: NodeJS.Signals | null) => {
-      if (settled) return;
-      settled = true;
-      resolve({
-        ...(exitCode !== null ? { exitCode } : {}),
-        ...(exitSignal !== null ? { signal: exitSignal } : {}),
-        output: Buffer.concat(output).toString(),
-        failed: startError !== undefined || exitCode !== 0 || cancelled,
-        cancelled,
-        notFound: startError?.code === 'ENOENT',
-      });
-    };
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      startError = err;
-      if (child.pid === undefined) finish(null, null);
-    });
-    // 'close': the process has ended and so has its output (its children's too).
-    child.on('close', finish);
+    reject: false,
+    all: true,
+    stdin: 'ignore',
+    env: { LC_ALL: 'C', TMPDIR: options.tmpdir, [COMPILER_MARKER]: options.tmpdir },
   });
   const pid = child.pid;
-  if (pid !== undefined) running.set(pid, { tmpdir: options.tmpdir, done });
+  if (pid !== undefined) running.set(pid, { tmpdir: options.tmpdir, done: child.catch(() => undefined) });
   const onAbort = () => {
     cancelled = true;
     if (pid !== undefined) killFamily([pid], 'SIGTERM', compilerMarker(options.tmpdir));
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await done;
+    const result = await child;
+    return {
+      ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
+      ...(result.signal !== undefined ? { signal: result.signal } : {}),
+      output: String(result.all ?? ''),
+      failed: result.failed || cancelled,
+      cancelled,
+      notFound: (result as { code?: string }).code === 'ENOENT',
+    };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (pid !== undefined) running.delete(pid);

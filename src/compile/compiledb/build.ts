@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { describeFsError, InputError, UsageError } from '../../errors.js';
 import { splitCommandLine } from '../gcc.js';
+import { preloadCompilerRunner } from '../run.js';
 import { makeTempDir, removeTempDir } from '../tempdir.js';
 import { VMLINUX } from '../../report/types.js';
 import { readPatches } from '../patch.js';
@@ -105,6 +106,7 @@ export interface CompileDbResult {
 }
 
 export async function buildFromCompilationDatabase(req: CompileDbRequest): Promise<CompileDbResult> {
+  preloadCompilerRunner();
   let sourceStat;
   try {
     sourceStat = statSync(req.sourceDir);
