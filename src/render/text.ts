@@ -1,4 +1,4 @@
-import { VMLINUX, type CompareReport, type DifferenceJson, type DifferenceSideJson, type InspectReport, type ReplaceReport, type StackOnlyEntryJson, type TreeReport } from '../report/types.js';
+import { VMLINUX, type CompareReport, type DifferenceJson, type DifferenceSideJson, type FunctionChangeJson, type InspectReport, type ReplaceReport, type StackOnlyEntryJson, type TreeReport } from '../report/types.js';
 import type { Renderer } from './renderer.js';
 
 /** Differences shown under each function in the text report; the JSON report has more. */
@@ -61,11 +61,13 @@ function renderCompareText(report: CompareReport): string {
   const real = report.functions.filter((f) => f.status !== 'build_noise');
   const noise = report.functions.filter((f) => f.status === 'build_noise');
   if (real.length === 0) lines.push('No function changed.');
-  const width = Math.max(12, ...real.map((f) => f.name.length + 2));
+  // A name that repeats in the running kernel shows its position (`.old_sympos`), as stack-only entries do.
+  const label = (f: FunctionChangeJson) => (f.original?.sympos ? `${f.name} (sympos ${f.original.sympos})` : f.name);
+  const width = Math.max(12, ...real.map((f) => label(f).length + 2));
   for (const f of real) {
     if (f.status === 'changed') {
       const parts = (f.part_mapping ?? []).map((m) => `${m.original ?? '-'} -> ${m.patched ?? '-'}${m.other_family ? ` (${m.original ? 'to' : 'from'} ${m.other_family})` : ''}`);
-      lines.push(`changed  ${pad(f.name, width)}${(f.reasons ?? []).join(', ')}`);
+      lines.push(`changed  ${pad(label(f), width)}${(f.reasons ?? []).join(', ')}`);
       lines.push(`         ${pad('', width)}cold mapping: ${f.cold_mapping}${parts.length ? `: ${parts.join('; ')}` : ''}`);
       lines.push(...differenceLines(f.differences ?? [], `         ${pad('', width)}`));
     } else {
@@ -151,6 +153,11 @@ function renderTreeText(report: TreeReport): string {
   }
   const errors = report.objects.flatMap((o) => (o.status === 'error' && o.error ? [o.error] : []));
   if (errors.length) lines.push('', 'errors:', ...errors.map((e) => `  ${e}`));
+  // Warnings about the tree as a whole (a source tree's units, its linked objects): each
+  // object's own are in its section above.
+  const own = new Set([...errors, ...report.objects.flatMap((o) => o.warnings.flatMap((w) => [w, `${o.path}: ${w}`]))]);
+  const general = report.warnings.filter((w) => !own.has(w));
+  if (general.length) lines.push('', 'warnings:', ...general.map((w) => `  ${w}`));
   return lines.join('\n') + '\n';
 }
 

@@ -1,0 +1,3 @@
+#include <foo/check.h>
+
+int (*const c_checker)(const int *, int) = foo_check;
