@@ -24,3 +24,8 @@ export function kernelRelease(object: ElfObject): string | undefined {
   const release = vermagic?.trim().split(/\s+/)[0];
   return release ? release : undefined;
 }
+
+/** The value of one `.modinfo` key (`livepatch` is `Y` in a livepatch module), if present. */
+export function modinfoValue(object: ElfObject, key: string): string | undefined {
+  return modinfo(object).find(([k]) => k === key)?.[1];
+}

@@ -10,4 +10,5 @@ export const jsonRenderer: Renderer = {
   tree: compact,
   inspect: indented,
   replace: indented,
+  audit: indented,
 };
