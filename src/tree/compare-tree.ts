@@ -22,6 +22,12 @@ export interface TreeOptions {
   stamps?: BuildStamp[];
   /** The trees were compiled by this tool, the patched one with `#line` directives. */
   linesPinned?: boolean;
+  /**
+   * List the changed families' code whole, for the HTML report, when the trees hold at most
+   * this many pairs: the few units of a source tree's patch, not a distribution's 4,000
+   * modules, whose page would run to hundreds of megabytes.
+   */
+  listingsUpTo?: number;
 }
 
 export interface TreeResult {
@@ -123,6 +129,7 @@ export async function compareTrees(originalDir: string, patchedDir: string, opti
     const patched = patcheds.get(path);
     if (patched) requests.push({ path, original, patched, ...(options.stamps?.length ? { stamps: options.stamps } : {}), ...(options.linesPinned ? { linesPinned: true } : {}) });
   }
+  if (options.listingsUpTo !== undefined && requests.length <= options.listingsUpTo) for (const r of requests) r.listings = true;
   const results = await runAll(requests, options);
   const arch = treeArch(results, [...originals.values(), ...patcheds.values()]);
   const labels = options.labels ?? { original: originalDir, patched: patchedDir };

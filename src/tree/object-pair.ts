@@ -5,6 +5,7 @@ import { parseElf } from '../elf/reader.js';
 import { moduleName as moduleNameOf } from '../elf/modinfo.js';
 import { InputError } from '../errors.js';
 import { compareElfObjects } from '../pipeline.js';
+import { familyListings, type FamilyListing } from '../report/listings.js';
 import type { CompareReport } from '../report/types.js';
 import type { BuildStamp } from '../compare/code.js';
 
@@ -16,6 +17,8 @@ export interface ObjectPairRequest {
   stamps?: BuildStamp[];
   /** Both objects were compiled by this tool, the patched one with `#line` directives. */
   linesPinned?: boolean;
+  /** Also list the changed families' code whole (for the HTML report of a small tree). */
+  listings?: boolean;
 }
 
 export interface ObjectPairResult {
@@ -30,6 +33,8 @@ export interface ObjectPairResult {
   report?: CompareReport;
   /** The backend's name (as `uname -m` spells it) of an identical pair, which has no report to say it. */
   arch?: string;
+  /** With `listings` asked for: the changed families' code, by family name. */
+  listings?: Record<string, FamilyListing>;
   error?: string;
 }
 
@@ -61,9 +66,10 @@ export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult 
     const original = parseElf(a, request.original, { skipSymbols: true });
     const patched = parseElf(b, request.patched, { skipSymbols: true });
     const moduleName = request.path.endsWith('.ko') ? moduleNameOf(original) : undefined;
-    const { report } = compareElfObjects(original, patched, { original: request.original, patched: request.patched }, { stamps: request.stamps, linesPinned: request.linesPinned, deferAssemblerText: true });
+    const { report, comparison } = compareElfObjects(original, patched, { original: request.original, patched: request.patched }, { stamps: request.stamps, linesPinned: request.linesPinned, deferAssemblerText: true });
     const status = objectStatus(report);
-    return { path: request.path, status, moduleName, report };
+    const listings = request.listings && comparison && report.functions.length > 0 ? familyListings(comparison) : undefined;
+    return { path: request.path, status, moduleName, report, ...(listings ? { listings } : {}) };
   } catch (err) {
     if (err instanceof InputError) return { path: request.path, status: 'error', error: err.message };
     return { path: request.path, status: 'error', error: `${request.path}: internal error: ${(err as Error).message}` };
