@@ -35,7 +35,31 @@ export interface TreeResult {
   results: ObjectPairResult[];
 }
 
-async function runAll(requests: ObjectPairRequest[], options: TreeOptions): Promise<ObjectPairResult[]> {
+type WorkerPool = import('piscina').Piscina;
+
+/**
+ * The worker threads, started before the trees are walked: each loads and compiles the
+ * comparison's code while this thread lists the files. `workers` of them; the caller's own
+ * thread compares too.
+ */
+async function startPool(workers: number, signal: AbortSignal | undefined): Promise<WorkerPool> {
+  const { Piscina } = await import('piscina');
+  if (signal) setMaxListeners(2 * workers + 10, signal);
+  return new Piscina({
+    filename: new URL('./worker.js', import.meta.url).href,
+    minThreads: workers,
+    maxThreads: workers,
+    // Each worker holds a second batch, so that it does not wait for this thread to finish
+    // its own before it gets more.
+    concurrentTasksPerWorker: 2,
+    idleTimeout: 1000,
+    // A pair's model is garbage once it is compared; with the default young generation
+    // most of it is copied once or twice before it dies (measured: about 20% of the time).
+    resourceLimits: { maxYoungGenerationSizeMb: 96 },
+  });
+}
+
+async function runAll(requests: ObjectPairRequest[], options: TreeOptions, starting: Promise<WorkerPool> | undefined): Promise<ObjectPairResult[]> {
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   let done = 0;
   const progress = () => options.onProgress?.(++done, requests.length);
@@ -68,23 +92,11 @@ async function runAll(requests: ObjectPairRequest[], options: TreeOptions): Prom
   };
   const workers = Math.min(jobs - 1, Math.max(0, batches.length - 1));
   if (workers === 0) {
+    await (await starting)?.destroy();
     await here();
     return results;
   }
-  const { Piscina } = await import('piscina');
-  if (options.signal) setMaxListeners(2 * workers + 10, options.signal);
-  const pool = new Piscina({
-    filename: new URL('./worker.js', import.meta.url).href,
-    minThreads: workers,
-    maxThreads: workers,
-    // Each worker holds a second batch, so that it does not wait for this thread to finish
-    // its own before it gets more.
-    concurrentTasksPerWorker: 2,
-    idleTimeout: 1000,
-    // A pair's model is garbage once it is compared; with the default young generation
-    // most of it is copied once or twice before it dies (measured: about 20% of the time).
-    resourceLimits: { maxYoungGenerationSizeMb: 96 },
-  });
+  const pool = (await starting)!;
   const feed = async () => {
     for (let b = take(); b; b = take()) {
       const out = (await pool.run(b.map((i) => requests[i]), { signal: options.signal })) as ObjectPairResult[];
@@ -121,16 +133,26 @@ const MAX_BATCH = 8;
  * parsing them, and compares the rest on a pool of worker threads.
  */
 export async function compareTrees(originalDir: string, patchedDir: string, options: TreeOptions = {}): Promise<TreeResult> {
-  const originals = listObjects(originalDir);
-  const patcheds = listObjects(patchedDir);
-  if (originals.size === 0 && patcheds.size === 0) throw new InputError(originalDir, 'no .o or .ko files in either directory');
-  const requests: ObjectPairRequest[] = [];
-  for (const [path, original] of originals) {
-    const patched = patcheds.get(path);
-    if (patched) requests.push({ path, original, patched, ...(options.stamps?.length ? { stamps: options.stamps } : {}), ...(options.linesPinned ? { linesPinned: true } : {}) });
+  const jobs = Math.max(1, options.jobs ?? availableParallelism());
+  const starting = jobs > 1 ? startPool(jobs - 1, options.signal) : undefined;
+  let requests: ObjectPairRequest[];
+  let originals: Map<string, string>;
+  let patcheds: Map<string, string>;
+  try {
+    originals = listObjects(originalDir);
+    patcheds = listObjects(patchedDir);
+    if (originals.size === 0 && patcheds.size === 0) throw new InputError(originalDir, 'no .o or .ko files in either directory');
+    requests = [];
+    for (const [path, original] of originals) {
+      const patched = patcheds.get(path);
+      if (patched) requests.push({ path, original, patched, ...(options.stamps?.length ? { stamps: options.stamps } : {}), ...(options.linesPinned ? { linesPinned: true } : {}) });
+    }
+  } catch (err) {
+    await (await starting)?.destroy();
+    throw err;
   }
   if (options.listingsUpTo !== undefined && requests.length <= options.listingsUpTo) for (const r of requests) r.listings = true;
-  const results = await runAll(requests, options);
+  const results = await runAll(requests, options, starting);
   const arch = treeArch(results, [...originals.values(), ...patcheds.values()]);
   const labels = options.labels ?? { original: originalDir, patched: patchedDir };
   return { report: buildTreeReport(labels.original, labels.patched, arch, originals, patcheds, results), results };
