@@ -18,6 +18,7 @@ export function modelObject(path: string): ObjectModel {
 }
 
 export type { CompareResult };
+export { placeInLinkedObjects, type LinkedPositionsRequest } from './compile/compiledb/linked-positions.js';
 
 /** How objects that are not kernel modules are named as klp_objects. */
 export interface ObjectNaming {

@@ -1,20 +1,24 @@
 #!/usr/bin/env node
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError, Option } from 'commander';
-import { compare, inspect, nameTreeReport } from '../api.js';
-import { buildFromCompilationDatabase } from '../compile/compiledb.js';
+import { compare, inspect, nameTreeReport, placeInLinkedObjects } from '../api.js';
+import { buildFromCompilationDatabase, nameUnitObjects, unitNaming, warmUpComparison } from '../compile/compiledb.js';
 import { inputKind } from '../compile/inputs.js';
-import { removeAllTempDirs } from '../compile/tempdir.js';
+import { stopAllCompilers } from '../compile/run.js';
+import { removeAllTempDirs, sweepStaleTempDirs } from '../compile/tempdir.js';
 import { deriveReplace, readCompareReport } from '../derive/replace.js';
 import { describeFsError, InputError, oneLine, UsageError } from '../errors.js';
 import { formatsFor, render, type RenderOptions } from '../render/index.js';
 import type { BuildStamp } from '../compare/code.js';
+import { familyListings } from '../report/listings.js';
 import type { ReplaceReport } from '../report/types.js';
 import { compareTrees, type TreeResult } from '../tree/compare-tree.js';
-import { compareExitCode, EXIT_ERROR, EXIT_OK } from './exit-code.js';
+import { auditExitCode, compareExitCode, EXIT_ERROR, EXIT_OK } from './exit-code.js';
+import { audit } from '../audit/check.js';
 import { StagedInputs } from './inputs.js';
+import { applyLivepatchObject, checkLivepatchOptions } from './livepatch-object.js';
 import { startProgress } from './progress.js';
 
 // A run is over in seconds, and tree mode compiles the same hot code once per worker thread:
@@ -37,9 +41,19 @@ function emit(text: string, output: string | undefined): void {
 }
 
 /** The options of a command that shape its output (those it does not take are undefined). */
-const renderOptions = (opts: { newPrefix?: string; objectName?: string }): RenderOptions => ({ newPrefix: opts.newPrefix, objectName: opts.objectName });
+const renderOptions = (opts: { newPrefix?: string; objectName?: string; klpModule?: boolean; atomicReplace?: boolean }): RenderOptions => ({
+  newPrefix: opts.newPrefix,
+  objectName: opts.objectName,
+  klpModule: opts.klpModule,
+  atomicReplace: opts.atomicReplace,
+});
+
+/** Trees of at most this many object pairs get whole listings in the HTML report (a source tree's few units). */
+const HTML_LISTINGS_UP_TO = 64;
 
 const abort = new AbortController();
+/** A signal came: the run is being stopped (see main). */
+let stopping = false;
 
 /** Stream inputs (FIFOs, `-`) copied to temporary files; messages and reports name them as given. */
 const staged = new StagedInputs();
@@ -53,6 +67,16 @@ function parseStamp(value: string, previous: BuildStamp[] = []): BuildStamp[] {
 
 /** `--patch FILE`, repeatable: the patches apply in the order given. */
 function collectPatch(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** `--linked-object FILE`, repeatable: a missing file is an error before anything is compiled. */
+function collectLinkedObject(value: string, previous: string[] = []): string[] {
+  try {
+    statSync(value);
+  } catch (err) {
+    throw new InputError(value, describeFsError(err));
+  }
   return [...previous, value];
 }
 
@@ -90,7 +114,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     naming: { originalDir?: string; names?: ReadonlyMap<string, string> },
   ) => {
     const report = nameTreeReport(tree.report, { objectName: opts.objectName, ...naming });
-    emit(render(opts.format, 'tree', report, renderOptions(opts)), opts.output);
+    // Listings of the changed families, where the comparison made them (small trees, html).
+    const listed = tree.results.filter((r) => r.listings);
+    const treeListings = listed.length > 0 ? Object.fromEntries(listed.map((r) => [r.path, r.listings!])) : undefined;
+    emit(render(opts.format, 'tree', report, { ...renderOptions(opts), treeListings }), opts.output);
     const failed = tree.results.filter((r) => r.status === 'error');
     for (const r of failed) process.stderr.write(`stackonly: ${r.error}\n`);
     setExit(failed.length > 0 ? EXIT_ERROR : compareExitCode([...report.objects], opts));
@@ -115,11 +142,14 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(formatOption(formatsFor('compare', 'tree')))
     .option('-o, --output <file>', 'write the report to a file')
     .option('--new-prefix <prefix>', "with --format c: prefix of the livepatch module's function names (e.g. livepatch_)")
+    .option('--livepatch-object <file>', "with --format c: the built livepatch module (.ko, or the .o defining its functions): .new_func and the disable set's .new_name are its own names, its own parts and tail calls")
+    .option('--klp-module', 'with --format c: a whole livepatch module unit (headers, init and exit, license, livepatch modinfo)')
+    .option('--atomic-replace', 'with --klp-module: the patch replaces the livepatches enabled before it (.replace = true)')
     .option('--patch <file>', 'build the patched source by applying this patch (unified diff, git format-patch mail, or quilt series) to a copy; repeat for several, applied in order', collectPatch)
     .option('-p, --strip <n>', "with --patch: strip N leading components from the patch's file names (like patch -pN; default: 1 for git's a/ b/ names, else detected)", parseStrip)
     .option('--cc <command>', 'compiler command, wrappers allowed ("ccache gcc"); default $CC or gcc')
-    .option('--cflags <flags>', 'compiler flags; default $CFLAGS; -O2 unless an -O option is given')
-    .option('--keep-objects <dir>', 'keep the two compiled objects in this directory')
+    .option('--cflags <flags>', 'compiler flags; default $CFLAGS; -O2 unless an -O option is given; with --source-dir: added to each unit\'s own command ($CFLAGS not read)')
+    .option('--keep-objects <dir>', 'keep the compiled objects in this directory (with --source-dir: original/PATH.o and patched/PATH.o, named so in the report)')
     .option('--exit-code', 'exit with status 1 when any function changed')
     .exitOverride()
     .option('-j, --jobs <n>', 'tree mode: compare on this many worker threads (default: the number of cores)', parseJobs)
@@ -127,9 +157,11 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--object-name <name>', 'klp_object name of objects that are not kernel modules (default vmlinux); modules are named by .modinfo or KBUILD_MODNAME', parseObjectName)
     .option('--source-dir <dir>', 'a configured source tree: compile only the units --patch touches, each with its own command')
     .option('--compile-commands <file>', 'with --source-dir: the compilation database (default <dir>/compile_commands.json)')
+    .option('--linked-object <file>', 'with --source-dir: the linked module (.ko, or its ld -r .o) or vmlinux that .old_sympos counts in (default: found in the build tree); repeatable', collectLinkedObject)
     .option('--build-stamp <old=new>', 'a build stamp (kernel release) as the two builds spell it: literals differing only by it are build noise; repeatable; modules\' vermagic is read anyway', parseStamp)
     .option('--no-line-directives', 'compile the patched side as it is, without #line directives keeping unchanged lines at their original numbers')
     .action(async (original: string | undefined, patched: string | undefined, opts) => {
+      checkLivepatchOptions(opts, original, opts.sourceDir !== undefined);
       if (opts.sourceDir !== undefined) {
         if (original !== undefined) throw new UsageError('--source-dir takes no <original>/<patched> arguments: give the patch with --patch');
         if (opts.patch === undefined) throw new UsageError('--source-dir needs --patch');
@@ -145,6 +177,11 @@ function buildProgram(setExit: (code: number) => void): Command {
             objectName: opts.objectName,
             compileCommands: opts.compileCommands,
             cc: opts.cc,
+            // The option only: $CFLAGS (single-file mode's default) is meant for plain sources,
+            // not for commands that already hold every flag their build wants.
+            cflags: opts.cflags,
+            keepObjects: opts.keepObjects,
+            onCompiling: warmUpComparison,
             jobs: opts.jobs,
             lineDirectives: opts.lineDirectives,
             signal: abort.signal,
@@ -154,13 +191,19 @@ function buildProgram(setExit: (code: number) => void): Command {
           names = built.objectNames;
           try {
             tree = await compareTrees(built.originalDir, built.patchedDir, {
-              jobs: opts.jobs,
+              // No more workers than objects: a thread with nothing to compare costs its start.
+              jobs: Math.min(opts.jobs ?? availableParallelism(), built.units.length),
               signal: abort.signal,
               onProgress: progress.update,
               labels: { original: opts.sourceDir, patched: `${opts.sourceDir} + ${opts.patch.join(' + ')}` },
               stamps: opts.buildStamp,
               linesPinned: built.linesPinned,
+              listingsUpTo: opts.format === 'html' ? HTML_LISTINGS_UP_TO : undefined,
             });
+            // Positions are counted in the linked module or vmlinux, read before the unit objects go.
+            tree = { ...tree, report: placeInLinkedObjects(tree.report, { originalDir: built.originalDir, entries: built.entries, objectNames: built.objectNames, linkedObjects: opts.linkedObject }) };
+            // The temporary objects go when the run ends: the report names their units instead.
+            if (opts.keepObjects === undefined) tree = { ...tree, report: nameUnitObjects(tree.report, unitNaming(built, opts.sourceDir, opts.patch)) };
           } finally {
             built.dispose();
           }
@@ -172,6 +215,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         return;
       }
       if (original === undefined) throw new UsageError('missing <original> (or --source-dir with --patch)');
+      if (opts.linkedObject !== undefined) throw new UsageError('--linked-object goes with --source-dir');
       if (opts.strip !== undefined && opts.patch === undefined) throw new UsageError('--strip goes with --patch');
       // A FIFO or `-` is read whole first: it can be read only once, and not from the start again.
       original = staged.stage(original);
@@ -182,7 +226,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         const progress = startProgress(opts.quiet);
         let tree;
         try {
-          tree = await compareTrees(original, patched, { jobs: opts.jobs, signal: abort.signal, onProgress: progress.update, stamps: opts.buildStamp });
+          tree = await compareTrees(original, patched, { jobs: opts.jobs, signal: abort.signal, onProgress: progress.update, stamps: opts.buildStamp, listingsUpTo: opts.format === 'html' ? HTML_LISTINGS_UP_TO : undefined });
         } finally {
           progress.stop();
         }
@@ -202,7 +246,11 @@ function buildProgram(setExit: (code: number) => void): Command {
         stamps: opts.buildStamp,
         signal: abort.signal,
       });
-      emit(render(opts.format, 'compare', staged.unstage(result.report), renderOptions(opts)), opts.output);
+      // The HTML report shows changed functions whole, side by side, from the models at hand.
+      const listings = opts.format === 'html' && result.comparison ? familyListings(result.comparison) : undefined;
+      const named = applyLivepatchObject(staged.unstage(result.report), opts);
+      for (const warning of named.warnings) process.stderr.write(`stackonly: warning: ${warning}\n`);
+      emit(render(opts.format, 'compare', named.report, { ...renderOptions(opts), newPrefix: named.newPrefix, listings }), opts.output);
       setExit(compareExitCode([result.report], opts));
     });
 
@@ -241,6 +289,21 @@ function buildProgram(setExit: (code: number) => void): Command {
       setExit(EXIT_OK);
     });
 
+  program
+    .command('audit')
+    .description("check a built livepatch module against the objects it patches: the parts and tail-called functions its klp_funcs leave to the stack check's blind spot")
+    .argument('<livepatch>', 'the livepatch module (.ko; upstream klp_patch, kpatch or klp-build format)')
+    .requiredOption('--original <paths...>', 'the original objects: directories (a module tree, with vmlinux at its top) and files (.ko by module name; an object that is not a module is vmlinux)')
+    .addOption(formatOption(formatsFor('audit')))
+    .option('-o, --output <file>', 'write the report to a file')
+    .option('--exit-code', 'exit with status 1 when any blind spot or position (old_sympos) error is found')
+    .exitOverride()
+    .action(async (livepatch: string, opts) => {
+      const report = audit(livepatch, { originals: opts.original });
+      emit(render(opts.format, 'audit', report, renderOptions(opts)), opts.output);
+      setExit(auditExitCode(report, opts));
+    });
+
   return program;
 }
 
@@ -270,20 +333,39 @@ async function main(): Promise<void> {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
+  // SIGINT, SIGTERM, SIGHUP: the compilers (in our process group, so a terminal's Ctrl-C
+  // has reached them already) are ended with everything they started, then the temporary
+  // directories go, and the exit status says which signal it was. A second signal does not
+  // wait for the compilers.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
+      const status = signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 129;
+      if (stopping) {
+        removeAllTempDirs();
+        process.exit(status);
+      }
+      stopping = true;
       abort.abort();
-      removeAllTempDirs();
-      process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 129);
+      void stopAllCompilers().finally(() => {
+        removeAllTempDirs();
+        process.exit(status);
+      });
     });
   }
   process.on('exit', removeAllTempDirs);
+  // What a run killed by SIGKILL left behind: its temporary directory, and its compilers.
+  for (const stale of sweepStaleTempDirs()) {
+    const stopped = stale.stopped > 0 ? `, and stopped ${stale.stopped} of its compiler processes` : '';
+    process.stderr.write(`stackonly: removed ${stale.dir}, left by an earlier run (pid ${stale.pid}) that was killed${stopped}\n`);
+  }
   let code = EXIT_OK;
   try {
     const program = buildProgram((c) => (code = c));
-    if (process.argv.length <= 2) throw new UsageError("missing command: compare, inspect or replace (see stackonly --help)");
+    if (process.argv.length <= 2) throw new UsageError("missing command: compare, inspect, replace or audit (see stackonly --help)");
     await program.parseAsync(process.argv);
   } catch (err) {
+    // Stopped by a signal: its handler ends the run; the build's "cancelled" is no news.
+    if (stopping) return;
     code = reportError(err);
   }
   process.exitCode = code;

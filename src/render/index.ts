@@ -1,8 +1,10 @@
 import { UsageError } from '../errors.js';
 import { cRenderer } from './c.js';
+import { htmlRenderer } from './html.js';
 import { jsonRenderer } from './json.js';
 import type { RenderOptions, Renderer, ReportKind, Reports } from './renderer.js';
 import { textRenderer } from './text.js';
+import { renderAuditText } from './audit-text.js';
 
 export type { RenderOptions } from './renderer.js';
 
@@ -11,9 +13,10 @@ export type { RenderOptions } from './renderer.js';
  * format is a module exporting a `Renderer`, and one line here.
  */
 const RENDERERS: Readonly<Record<string, Renderer>> = {
-  text: textRenderer,
+  text: { ...textRenderer, audit: renderAuditText },
   json: jsonRenderer,
   c: cRenderer,
+  html: htmlRenderer,
 };
 
 /** The formats that can show at least one of these kinds of report: a command's `--format` choices. */
@@ -33,4 +36,5 @@ const DESCRIPTIONS: Record<ReportKind, string> = {
   tree: 'the comparison of two trees',
   inspect: 'an inspected object',
   replace: 'an atomic replace',
+  audit: 'a livepatch audit',
 };
