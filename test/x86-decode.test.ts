@@ -665,6 +665,7 @@ describe('decodeInsn agrees with objdump -d', () => {
     expectAgreement(st);
   }, FULL ? 3_600_000 : 120_000);
 
+  if (!FULL) console.log('skipped: decodeInsn against objdump on whole static libraries: full mode only (STACKONLY_DECODE_FULL=1; it takes minutes)');
   it.runIf(FULL)('on whole static libraries (full mode)', async () => {
     const st = newStats();
     for (const lib of ['libm-2.36.a', 'libcrypto.a', 'libgcrypt.a', 'libgmp.a', 'libssl.a', 'libz.a', 'libstdc++.a']) {
