@@ -238,6 +238,13 @@ function calleeNames(fn: FunctionInfo): Set<string> {
   return names;
 }
 
+/** Whether a function (or a part of it) of one name calls or tail-calls one of the other, either way, in any of the models. */
+function callRelated(a: string, b: string, models: ObjectModel[]): boolean {
+  const calls = (model: ObjectModel, from: string, to: string) =>
+    (model.byName.get(from) ?? []).some((fn) => calleeNames(fn).has(to) || fn.parts.some((part) => calleeNames(part).has(to)));
+  return models.some((model) => calls(model, a, b) || calls(model, b, a));
+}
+
 function similar(a: Set<string>, b: Set<string>): boolean {
   if (a.size === 0 || b.size === 0) return false;
   let shared = 0;
@@ -256,10 +263,15 @@ function coldMappingOf(
 ): ColdMapping {
   if (mappings.some((m) => m.otherFamily !== undefined)) return 'reparented';
   // A part that vanished here and a part that is new in another family, calling the same
-  // things: the cold code followed an inlining decision to another family.
+  // things: the cold code followed an inlining decision to another family. Inlining moves
+  // code between a caller and its callee, so the two families must call one another in one
+  // of the builds: two unrelated functions that lose and gain similar cold code (two
+  // copies of one error path) are `lost` and `gained`, not one part moving.
   const newHome = (part: FunctionInfo, others: FunctionInfo[], family: FunctionInfo, matched: Map<FunctionInfo, FunctionInfo>) => {
     const signature = calleeNames(part);
-    return others.find((other) => other.parent && other.parent !== family && !matched.has(other) && similar(signature, calleeNames(other)));
+    return others.find(
+      (other) => other.parent && other.parent !== family && !matched.has(other) && similar(signature, calleeNames(other)) && callRelated(family.name, other.parent.name, [original, patched]),
+    );
   };
   for (const m of mappings) {
     const home = m.original && !m.patched ? newHome(m.original, patched.functions, p, toOriginal) : m.patched && !m.original ? newHome(m.patched, original.functions, o, toPatched) : undefined;
