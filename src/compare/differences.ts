@@ -394,7 +394,7 @@ function describeEntry(table: SpecialTable, index: number, model: ObjectModel, c
 }
 
 /** A reference target for people: a function and offset, a symbol, a string, or constant bytes. */
-function describeLocation(location: Location, canonical: string): string {
+export function describeLocation(location: Location, canonical: string): string {
   const plus = (offset: number) => (offset === 0 ? '' : offset > 0 ? `+0x${offset.toString(16)}` : `-0x${(-offset).toString(16)}`);
   switch (location.kind) {
     case 'function':

@@ -1,3 +1,4 @@
+import { tailCallReach } from '../model/tail-calls.js';
 import { InputError } from '../errors.js';
 import { openObject } from '../elf/open.js';
 import { buildModel } from '../model/build.js';
@@ -76,20 +77,10 @@ function deriveLivepatchNames(report: CompareReport, model: ObjectModel, path: s
   };
   for (const { fn } of found) {
     for (const part of fn.parts) add(part, fn.name, 'part');
-    const seen = new Set<FunctionInfo>([fn]);
-    const queue: FunctionInfo[] = [fn, ...fn.parts];
-    while (queue.length > 0) {
-      const from = queue.shift()!;
-      for (const edge of from.edges) {
-        if (edge.kind !== 'tail-call' || !edge.target) continue;
-        const target = edge.target.parent ?? edge.target;
-        // Another copy is checked as a new function already.
-        if (seen.has(target) || copyFns.has(target)) continue;
-        seen.add(target);
-        add(target, fn.name, 'tail-call');
-        for (const part of target.parts) add(part, fn.name, 'part', target.name);
-        queue.push(target, ...target.parts);
-      }
+    // Another copy is checked as a new function already.
+    for (const target of tailCallReach(fn, (t) => copyFns.has(t))) {
+      add(target, fn.name, 'tail-call');
+      for (const part of target.parts) add(part, fn.name, 'part', target.name);
     }
   }
   const disable = [...entries.values()].sort(byName);

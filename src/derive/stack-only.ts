@@ -1,4 +1,5 @@
 import type { Comparison } from '../compare/compare.js';
+import { tailCallReach } from '../model/tail-calls.js';
 import type { FunctionInfo } from '../model/types.js';
 
 type StackOnlyReason = 'part' | 'tail-call';
@@ -43,22 +44,10 @@ export function deriveStackOnly(comparison: Comparison): StackOnlySets {
     };
     for (const { owner, fn } of roots) {
       for (const part of fn.parts) add(part, owner, 'part');
-      // Walk tail calls out of the whole family (a part tail-calls in its parent's frame).
-      const seen = new Set<FunctionInfo>([fn]);
-      const queue: FunctionInfo[] = [fn, ...fn.parts];
-      while (queue.length > 0) {
-        const from = queue.shift()!;
-        for (const edge of from.edges) {
-          if (edge.kind !== 'tail-call' || !edge.target) continue;
-          const target = edge.target.parent ?? edge.target;
-          if (seen.has(target)) continue;
-          seen.add(target);
-          if (onlyHere.has(target)) {
-            add(target, owner, 'tail-call');
-            for (const part of target.parts) add(part, owner, 'part');
-          }
-          queue.push(target, ...target.parts);
-        }
+      for (const target of tailCallReach(fn)) {
+        if (!onlyHere.has(target)) continue;
+        add(target, owner, 'tail-call');
+        for (const part of target.parts) add(part, owner, 'part');
       }
     }
     return [...entries.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.sympos - b.sympos));

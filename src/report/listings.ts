@@ -1,4 +1,6 @@
+import { ReferenceCanon } from '../compare/canon.js';
 import type { Comparison } from '../compare/compare.js';
+import { describeLocation } from '../compare/differences.js';
 import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
 
 /*
@@ -34,10 +36,13 @@ const MAX_LINES = 3000;
 /** The listings of every changed, added, removed or build-noise family, by family name. */
 export function familyListings(comparison: Comparison): Record<string, FamilyListing> {
   const out: Record<string, FamilyListing> = {};
+  // One canon per object: it indexes the object's data once.
+  const originalCanon = new ReferenceCanon(comparison.original);
+  const patchedCanon = new ReferenceCanon(comparison.patched);
   for (const change of comparison.changes) {
     out[change.name] = {
-      original: change.original ? familyMembers(change.original).map((fn) => listFunction(fn, comparison.original)) : [],
-      patched: change.patched ? familyMembers(change.patched).map((fn) => listFunction(fn, comparison.patched)) : [],
+      original: change.original ? familyMembers(change.original).map((fn) => listFunction(fn, comparison.original, originalCanon)) : [],
+      patched: change.patched ? familyMembers(change.patched).map((fn) => listFunction(fn, comparison.patched, patchedCanon)) : [],
     };
   }
   return out;
@@ -47,7 +52,9 @@ function familyMembers(fn: FunctionInfo): FunctionInfo[] {
   return [fn, ...[...fn.parts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))];
 }
 
-function listFunction(fn: FunctionInfo, model: ObjectModel): FunctionListing {
+function listFunction(fn: FunctionInfo, model: ObjectModel, canon: ReferenceCanon): FunctionListing {
+  // Targets named as the differences name them: functions, symbols, strings by their text.
+  const describeTarget = (location: Location) => describeLocation(location, canon.canonical(location, (target) => target.name).text);
   const bytes = model.object.sectionData(fn.section).subarray(fn.offset, fn.offset + fn.size);
   const lines: ListingLine[] = [];
   const code = fn.code;
@@ -66,7 +73,7 @@ function listFunction(fn: FunctionInfo, model: ObjectModel): FunctionListing {
     const length = model.backend.instructionAt(bytes, at, range ? range.offset : bytes.length).length || 1;
     const targets: string[] = [];
     while (ref < fn.endReference && code.insnOffset[ref] - fn.offset < at) ref++;
-    for (let r = ref; r < fn.endReference && code.insnOffset[r] - fn.offset < at + length; r++) targets.push(describe(fn.target(r), model));
+    for (let r = ref; r < fn.endReference && code.insnOffset[r] - fn.offset < at + length; r++) targets.push(describeTarget(fn.target(r)));
     const text = model.backend.instructionText(bytes, at, length, at);
     lines.push({ offset: at, text: targets.length > 0 ? `${text} # ${targets.join(', ')}` : text });
     at += length;
@@ -76,19 +83,6 @@ function listFunction(fn: FunctionInfo, model: ObjectModel): FunctionListing {
 
 function tailCallsOf(fn: FunctionInfo): string[] {
   return [...new Set(fn.edges.filter((e) => e.kind === 'tail-call').map((e) => e.targetName))].sort();
-}
-
-function describe(location: Location, model: ObjectModel): string {
-  const plus = (n: number) => (n === 0 ? '' : n > 0 ? `+0x${n.toString(16)}` : `-0x${(-n).toString(16)}`);
-  switch (location.kind) {
-    case 'function':
-      return `${location.fn.name}${plus(location.offset)}`;
-    case 'external':
-    case 'absolute':
-      return `${location.name}${plus(location.offset)}`;
-    case 'section':
-      return location.symbol?.name ? `${location.symbol.name}${plus(location.symbolOffset ?? 0)}` : `${model.object.sections[location.section]?.name ?? `section ${location.section}`}${plus(location.offset)}`;
-  }
 }
 
 function hex(bytes: Uint8Array, from: number, length: number): string {
