@@ -238,11 +238,15 @@ function calleeNames(fn: FunctionInfo): Set<string> {
   return names;
 }
 
-/** Whether a function (or a part of it) of one name calls or tail-calls one of the other, either way, in any of the models. */
-function callRelated(a: string, b: string, models: ObjectModel[]): boolean {
-  const calls = (model: ObjectModel, from: string, to: string) =>
-    (model.byName.get(from) ?? []).some((fn) => calleeNames(fn).has(to) || fn.parts.some((part) => calleeNames(part).has(to)));
-  return models.some((model) => calls(model, a, b) || calls(model, b, a));
+/**
+ * Whether a function (or a part of it) of one name refers to one of the other, either way,
+ * in any of the models: calls it, tail-calls it, or takes its address (a work item, a
+ * callback: code moved into a function run through a pointer).
+ */
+function referenceRelated(a: string, b: string, models: ObjectModel[]): boolean {
+  const refers = (fn: FunctionInfo, to: string) => fn.edges.some((edge) => edge.targetName === to);
+  const from = (model: ObjectModel, x: string, y: string) => (model.byName.get(x) ?? []).some((fn) => refers(fn, y) || fn.parts.some((part) => refers(part, y)));
+  return models.some((model) => from(model, a, b) || from(model, b, a));
 }
 
 function similar(a: Set<string>, b: Set<string>): boolean {
@@ -263,14 +267,15 @@ function coldMappingOf(
 ): ColdMapping {
   if (mappings.some((m) => m.otherFamily !== undefined)) return 'reparented';
   // A part that vanished here and a part that is new in another family, calling the same
-  // things: the cold code followed an inlining decision to another family. Inlining moves
-  // code between a caller and its callee, so the two families must call one another in one
-  // of the builds: two unrelated functions that lose and gain similar cold code (two
-  // copies of one error path) are `lost` and `gained`, not one part moving.
+  // things: the cold code moved to another family, by an inlining decision or by the patch.
+  // Inlining moves code between a caller and its callee, and a patch that moves code into a
+  // new function calls it or hands it on (a work item): the two families must refer to one
+  // another in one of the builds. Two unrelated functions that lose and gain similar cold
+  // code (two copies of one error path) are `lost` and `gained`, not one part moving.
   const newHome = (part: FunctionInfo, others: FunctionInfo[], family: FunctionInfo, matched: Map<FunctionInfo, FunctionInfo>) => {
     const signature = calleeNames(part);
     return others.find(
-      (other) => other.parent && other.parent !== family && !matched.has(other) && similar(signature, calleeNames(other)) && callRelated(family.name, other.parent.name, [original, patched]),
+      (other) => other.parent && other.parent !== family && !matched.has(other) && similar(signature, calleeNames(other)) && referenceRelated(family.name, other.parent.name, [original, patched]),
     );
   };
   for (const m of mappings) {
