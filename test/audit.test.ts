@@ -196,4 +196,15 @@ describe('a livepatch module built with kbuild against Debian 6.1', () => {
     for (const part of coldParts) expect(result.stdout).toMatch(new RegExp(`part +${part.replace(/\./g, '\\.')} \\(of state_mt_check\\): covered by its own klp_func`));
     expect(result.stdout).toContain('0 blind spots, 0 position errors');
   });
+
+  it.skipIf(typeof kernel === 'string')('a livepatch of a function gcc did not split exits 0', async () => {
+    const { modules } = kernel as { modules: string };
+    const result = await runCli(['audit', join(built, 'livepatch-unsplit.ko'), '--original', modules, '--format', 'json', '--exit-code']);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(result.stdout) as AuditReport;
+    const [fn] = report.objects[0].functions;
+    expect(fn.old_name).toBe('state_mt_destroy');
+    expect(fn.blind_spots).toEqual([]);
+  });
 });
