@@ -64,7 +64,7 @@ export function copyTwinRange(twin: DecodedTwin, from: number, start: number, en
 }
 
 /** Index of the first of the ascending, disjoint `ranges` that ends after `offset`. */
-function firstRangeEndingAfter(ranges: readonly UndecodableRange[], offset: number): number {
+export function firstRangeEndingAfter(ranges: readonly UndecodableRange[], offset: number): number {
   let lo = 0;
   let hi = ranges.length;
   while (lo < hi) {

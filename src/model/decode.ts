@@ -1,4 +1,5 @@
 import type { ArchBackend, SectionCode, UndecodableRange } from '../arch/backend.js';
+import { firstRangeEndingAfter } from '../arch/decoding.js';
 import { SHF_EXECINSTR, SHN_UNDEF, SHT_NOBITS, SHT_PROGBITS, STT_SECTION, type ElfObject } from '../elf/types.js';
 import { NO_RANGES, type FunctionRecord } from './function-record.js';
 import type { Locator } from './locator.js';
@@ -56,16 +57,8 @@ function attachReferences(functions: FunctionRecord[], sectionCode: SectionCode,
 
 /** The parts of a section's undecodable ranges that lie in [start, end), relative to start. */
 function undecodableIn(gaps: readonly UndecodableRange[], start: number, end: number): readonly UndecodableRange[] {
-  // Ascending and disjoint: their ends ascend too.
-  let lo = 0;
-  let hi = gaps.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (gaps[mid].offset + gaps[mid].length <= start) lo = mid + 1;
-    else hi = mid;
-  }
   let inside: UndecodableRange[] | undefined;
-  for (let g = lo; g < gaps.length && gaps[g].offset < end; g++) {
+  for (let g = firstRangeEndingAfter(gaps, start); g < gaps.length && gaps[g].offset < end; g++) {
     const from = Math.max(gaps[g].offset, start);
     const to = Math.min(gaps[g].offset + gaps[g].length, end);
     (inside ??= []).push({ offset: from - start, length: to - from });
