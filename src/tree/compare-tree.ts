@@ -44,14 +44,12 @@ type WorkerPool = import('piscina').Piscina;
  */
 async function startPool(workers: number, signal: AbortSignal | undefined): Promise<WorkerPool> {
   const { Piscina } = await import('piscina');
-  if (signal) setMaxListeners(2 * workers + 10, signal);
+  if (signal) setMaxListeners(TASKS_PER_WORKER * workers + 10, signal);
   return new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
     minThreads: workers,
     maxThreads: workers,
-    // Each worker holds a second batch, so that it does not wait for this thread to finish
-    // its own before it gets more.
-    concurrentTasksPerWorker: 2,
+    concurrentTasksPerWorker: TASKS_PER_WORKER,
     idleTimeout: 1000,
     // A pair's model is garbage once it is compared; with the default young generation
     // most of it is copied once or twice before it dies (measured: about 20% of the time).
@@ -73,24 +71,34 @@ async function runAll(requests: ObjectPairRequest[], options: TreeOptions, start
   const order = requests.map((_, i) => i);
   const sizes = requests.map((r) => fileSize(r.original) + fileSize(r.patched));
   order.sort((x, y) => sizes[y] - sizes[x] || x - y);
-  // Pairs go out a few at a time: one message per pair cost more than the smaller pairs take.
-  const batch = jobs === 1 ? 1 : Math.max(1, Math.min(MAX_BATCH, Math.floor(requests.length / (jobs * 4))));
-  const batches: number[][] = [];
-  for (let i = 0; i < order.length; i += batch) batches.push(order.slice(i, i + batch));
+  // Pairs go out to the workers a few at a time, largest first: one message per pair cost
+  // more than the smaller pairs take. Batches shrink towards the end, so that no worker is
+  // left with a queue of them while the other threads have nothing to do.
+  const batchSize = () => (jobs === 1 ? 1 : Math.max(1, Math.min(MAX_BATCH, Math.floor((tail - head) / (jobs * TASKS_PER_WORKER * 2)))));
   const results: ObjectPairResult[] = new Array(requests.length);
-  let next = 0;
-  const take = () => (next < batches.length ? batches[next++] : undefined);
+  let head = 0;
+  let tail = order.length;
+  const take = () => {
+    if (head >= tail) return undefined;
+    const end = Math.min(head + batchSize(), tail);
+    const b = order.slice(head, end);
+    head = end;
+    return b;
+  };
 
-  // This thread compares too: it is one of the `jobs`, and the workers' results need it only
-  // briefly. Between batches it lets worker messages, signals and the progress bar through.
+  // This thread compares too: it is one of the `jobs`. It takes the smallest pairs, one at a
+  // time, and yields after each, so that the workers' results are taken in and their next
+  // batches sent out promptly: a worker waiting for this thread to finish a long pair idled
+  // for seconds over a kernel tree (measured).
   const here = async () => {
-    for (let b = take(); b; b = take()) {
+    while (head < tail) {
       if (options.signal?.aborted) throw options.signal.reason;
-      for (const i of b) results[i] = complete(compareObjectPair(requests[i]));
+      const i = order[--tail];
+      results[i] = complete(compareObjectPair(requests[i]));
       await new Promise((resolve) => setImmediate(resolve));
     }
   };
-  const workers = Math.min(jobs - 1, Math.max(0, batches.length - 1));
+  const workers = Math.min(jobs - 1, Math.max(0, requests.length - 1));
   if (workers === 0) {
     await (await starting)?.destroy();
     await here();
@@ -104,7 +112,7 @@ async function runAll(requests: ObjectPairRequest[], options: TreeOptions, start
     }
   };
   try {
-    await Promise.all([...Array.from({ length: 2 * workers }, feed), here()]);
+    await Promise.all([...Array.from({ length: TASKS_PER_WORKER * workers }, feed), here()]);
     return results;
   } finally {
     await pool.destroy();
@@ -124,6 +132,9 @@ function uniqueStamps(stamps: { original: string; patched: string }[]): { origin
   for (const s of stamps) seen.set(`${s.original}\0${s.patched}`, s);
   return [...seen.values()];
 }
+
+/** Batches each worker holds at once: it never waits for this thread to send the next. */
+const TASKS_PER_WORKER = 2;
 
 /** Pairs per message to a worker thread, at most. */
 const MAX_BATCH = 8;
