@@ -3,6 +3,12 @@ import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
 import { upperBound } from '../sorted.js';
 import { normalizeName } from './match.js';
 
+/** A reference target in a form comparable across builds, and what kind of thing it is. */
+export interface CanonicalTarget {
+  readonly text: string;
+  readonly kind: 'function' | 'string' | 'constant' | 'symbol';
+}
+
 /** How a function target is named when references are put in canonical form. */
 export type FunctionNamer = (fn: FunctionInfo) => string;
 
@@ -17,15 +23,31 @@ const MAX_ANONYMOUS_REGION = 4096;
 export class ReferenceCanon {
   private anchors = new Map<number, Float64Array>();
 
+  /**
+   * Texts of places in sections, by Location (the locator makes one per place): strings and
+   * data are referred to again and again. Only texts that name no function are kept, as
+   * those depend on how functions are named, which is the caller's.
+   */
+  private readonly placeTexts = new Map<Location, CanonicalTarget>();
+  /** Set when a description named a function: its text is not kept. */
+  private namedFunction = false;
+
   constructor(private readonly model: ObjectModel) {}
 
-  canonical(loc: Location, nameFunction: FunctionNamer): { text: string; kind: 'function' | 'string' | 'constant' | 'symbol' } {
-    return this.describe(loc, nameFunction, 0);
+  canonical(loc: Location, nameFunction: FunctionNamer): CanonicalTarget {
+    if (loc.kind !== 'section') return this.describe(loc, nameFunction, 0);
+    const known = this.placeTexts.get(loc);
+    if (known) return known;
+    this.namedFunction = false;
+    const described = this.describe(loc, nameFunction, 0);
+    if (!this.namedFunction) this.placeTexts.set(loc, described);
+    return described;
   }
 
-  describe(loc: Location, nameFunction: FunctionNamer, depth = 0): { text: string; kind: 'function' | 'string' | 'constant' | 'symbol' } {
+  describe(loc: Location, nameFunction: FunctionNamer, depth = 0): CanonicalTarget {
     switch (loc.kind) {
       case 'function':
+        this.namedFunction = true;
         return { text: `F:${nameFunction(loc.fn)}+${loc.offset}`, kind: 'function' };
       case 'external':
         return { text: `X:${loc.name}+${loc.offset}`, kind: 'symbol' };
@@ -76,34 +98,89 @@ export class ReferenceCanon {
 
   /** The next offset after `offset` in a data section where a symbol starts or code points. */
   private nextAnchor(section: number, offset: number): number {
-    if (this.anchors.size === 0) {
-      // Every section's anchors in one pass over the symbols and the resolved references.
-      const sets = new Map<number, Set<number>>();
-      const add = (s: number, offset: number) => {
-        let set = sets.get(s);
-        if (!set) sets.set(s, (set = new Set()));
-        set.add(offset);
-      };
-      for (const symbol of this.model.object.symbols) if (symbol.type !== STT_SECTION && symbol.shndx !== SHN_UNDEF && !symbol.reserved) add(symbol.shndx, symbol.value);
-      const { object } = this.model;
-      for (const fn of this.model.functions) {
-        const code = fn.code;
-        for (let i = fn.firstReference; i < fn.endReference; i++) {
-          // Only data anchors matter, and functions live in code: no Location needed.
-          const symbol = code.symbol[i] >= 0 ? object.symbols[code.symbol[i]] : undefined;
-          if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
-          if ((object.sections[symbol.shndx]?.flags ?? SHF_EXECINSTR) & SHF_EXECINSTR) continue;
-          add(symbol.shndx, symbol.value + code.value[i]);
-        }
-      }
-      for (const [s, set] of sets) this.anchors.set(s, Float64Array.from(set).sort());
-      if (this.anchors.size === 0) this.anchors.set(-1, new Float64Array(0));
-    }
-    const list = this.anchors.get(section) ?? [];
+    if (this.anchors.size === 0) this.collectAnchors();
+    const list = this.anchors.get(section) ?? NO_ANCHORS;
     const next = upperBound(list, offset);
     return next < list.length ? list[next] : Number.MAX_SAFE_INTEGER;
   }
+
+  /**
+   * Every section's anchors in one pass over the symbols and the resolved references, as
+   * (section, offset) keys sorted once: a set per section cost a hash per reference of the
+   * whole object, a tenth of a kernel tree comparison's reference work.
+   */
+  private collectAnchors(): void {
+    const { object } = this.model;
+    const symbols = object.symbols;
+    let sections = new Int32Array(1024);
+    let offsets = new Float64Array(1024);
+    let n = 0;
+    const add = (s: number, at: number) => {
+      if (n === sections.length) {
+        const moreSections = new Int32Array(n * 2);
+        moreSections.set(sections);
+        sections = moreSections;
+        const moreOffsets = new Float64Array(n * 2);
+        moreOffsets.set(offsets);
+        offsets = moreOffsets;
+      }
+      sections[n] = s;
+      offsets[n++] = at;
+    };
+    for (const symbol of symbols) if (symbol.type !== STT_SECTION && symbol.shndx !== SHN_UNDEF && !symbol.reserved) add(symbol.shndx, symbol.value);
+    for (const fn of this.model.functions) {
+      const code = fn.code;
+      for (let i = fn.firstReference; i < fn.endReference; i++) {
+        // Only data anchors matter, and functions live in code: no Location needed.
+        const symbol = code.symbol[i] >= 0 ? symbols[code.symbol[i]] : undefined;
+        if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
+        if ((object.sections[symbol.shndx]?.flags ?? SHF_EXECINSTR) & SHF_EXECINSTR) continue;
+        add(symbol.shndx, symbol.value + code.value[i]);
+      }
+    }
+    // Sorted by section, then offset. Section and offset packed into one number sort
+    // natively; a comparator calls back into JavaScript for every comparison.
+    const keys = new Float64Array(n);
+    let packed = true;
+    for (let i = 0; i < n && packed; i++) {
+      if (!(offsets[i] >= 0 && offsets[i] < OFFSET_RANGE && sections[i] < SECTION_RANGE)) packed = false;
+      keys[i] = sections[i] * OFFSET_RANGE + offsets[i];
+    }
+    if (!packed) {
+      const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => sections[x] - sections[y] || offsets[x] - offsets[y]);
+      const sortedSections = Int32Array.from(order, (i) => sections[i]);
+      const sortedOffsets = Float64Array.from(order, (i) => offsets[i]);
+      sections = sortedSections;
+      offsets = sortedOffsets;
+    } else {
+      keys.sort();
+      for (let i = 0; i < n; i++) {
+        const s = Math.floor(keys[i] / OFFSET_RANGE);
+        sections[i] = s;
+        offsets[i] = keys[i] - s * OFFSET_RANGE;
+      }
+    }
+    for (let k = 0; k < n; ) {
+      const s = sections[k];
+      let end = k;
+      while (end < n && sections[end] === s) end++;
+      const list = new Float64Array(end - k);
+      let m = 0;
+      for (let q = k; q < end; q++) {
+        const at = offsets[q];
+        if (m === 0 || list[m - 1] !== at) list[m++] = at;
+      }
+      this.anchors.set(s, list.subarray(0, m));
+      k = end;
+    }
+    if (this.anchors.size === 0) this.anchors.set(-1, NO_ANCHORS);
+  }
 }
+
+const NO_ANCHORS = new Float64Array(0);
+/** Anchor keys pack a section index below this and an offset below OFFSET_RANGE into one exact double. */
+const SECTION_RANGE = 2 ** 20;
+const OFFSET_RANGE = 2 ** 32;
 
 function kindOfSection(name: string): string {
   // .rodata.foo and .rodata are the same kind of place; the suffix is a -fdata-sections detail.

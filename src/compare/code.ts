@@ -118,6 +118,11 @@ export class CodeComparer {
     if (count !== b.start[p.id + 1] - firstB) return 'changed';
     const shifts: LineShift[] = [];
     for (let k = 0; k < count; k++) {
+      const run = sameEntryRun(a, first + k, b, firstB + k, count - k);
+      if (run > 0) {
+        k += run - 1;
+        continue;
+      }
       const x = a.tables[a.table[first + k]];
       const y = b.tables[b.table[firstB + k]];
       const ix = a.index[first + k];
@@ -290,13 +295,47 @@ export class CodeComparer {
 function tallyReferences(fn: FunctionInfo, canon: ReferenceCanon, namer: FunctionNamer): Map<string, { n: number; kind: string }> {
   const counts = new Map<string, { n: number; kind: string }>();
   for (let i = fn.firstReference; i < fn.endReference; i++) {
-    const c = canon.canonical(fn.target(i), namer);
-    const text = c.kind === 'function' ? c.text.replace(/\+\d+$/, '') : c.text;
-    const entry = counts.get(text);
+    // A function target without its offset (the code moved): named as the canonical form
+    // names it, without making that form first.
+    const location = fn.target(i);
+    const c = location.kind === 'function' ? { text: `F:${namer(location.fn)}`, kind: 'function' } : canon.canonical(location, namer);
+    const entry = counts.get(c.text);
     if (entry) entry.n++;
-    else counts.set(text, { n: 1, kind: c.kind });
+    else counts.set(c.text, { n: 1, kind: c.kind });
   }
   return counts;
+}
+
+/**
+ * How many entries from `i` (original) and `j` (patched) are consecutive entries of one
+ * table on each side that agree as compareSpecial's entry-by-entry rules would find: same
+ * table, sites and bytes, no relocation but the site's and no line field. 0 when there is
+ * no such run of two or more, or when any of it differs (the caller then goes entry by
+ * entry, to the same answer). ORC has an entry every few instructions: most of a function's
+ * entries are such a run, compared as two blocks of bytes.
+ */
+function sameEntryRun(a: SpecialEntries, i: number, b: SpecialEntries, j: number, limit: number): number {
+  const x = a.tables[a.table[i]];
+  const y = b.tables[b.table[j]];
+  if (x.layout.line || x.name !== y.name) return 0;
+  const ix = a.index[i];
+  const iy = b.index[j];
+  let length = 1;
+  while (length < limit && a.table[i + length] === a.table[i] && b.table[j + length] === b.table[j] && a.index[i + length] === ix + length && b.index[j + length] === iy + length) length++;
+  if (length < 2) return 0;
+  // Every entry a function owns has its site's relocation: as many relocations as entries
+  // means none has another.
+  if (x.firstRelocation[ix + length] - x.firstRelocation[ix] !== length || y.firstRelocation[iy + length] - y.firstRelocation[iy] !== length) return 0;
+  for (let k = 0; k < length; k++) if (x.site[ix + k] !== y.site[iy + k]) return 0;
+  // Relocated fields are zero in a RELA object: the entries' bytes compare whole.
+  const size = x.layout.size;
+  if (!sameRange(x.data, ix * size, y.data, iy * size, length * size)) return 0;
+  const parallel = x.layout.parallel;
+  if (parallel) {
+    if (!x.parallel || !y.parallel) return x.parallel === y.parallel ? length : 0;
+    if (!sameRange(x.parallel, ix * parallel.size, y.parallel, iy * parallel.size, length * parallel.size)) return 0;
+  }
+  return length;
 }
 
 /** The function or symbol called by the instruction at `offset` of `fn`, for naming a line parameter. */
