@@ -25,22 +25,42 @@ export class ReferenceCanon {
 
   /**
    * Texts of places in sections, by Location (the locator makes one per place): strings and
-   * data are referred to again and again. Only texts that name no function are kept, as
-   * those depend on how functions are named, which is the caller's.
+   * data are referred to again and again. Texts that name no function are kept whoever
+   * asks; texts that name functions (a jump table's entries) only for the namer the
+   * comparison names its functions with, and only while its naming holds.
    */
   private readonly placeTexts = new Map<Location, CanonicalTarget>();
-  /** Set when a description named a function: its text is not kept. */
+  private readonly namedTexts = new Map<Location, CanonicalTarget>();
+  private keptNamer?: FunctionNamer;
+  /** Set when a description named a function. */
   private namedFunction = false;
 
   constructor(private readonly model: ObjectModel) {}
+
+  /** Texts made with `namer` may be kept (until forgetNamedTexts): it names each function the same way every time. */
+  keepTextsOf(namer: FunctionNamer): void {
+    this.keptNamer = namer;
+    this.namedTexts.clear();
+  }
+
+  /** The kept namer names functions differently from now on (the matching it names them by was made). */
+  forgetNamedTexts(): void {
+    this.namedTexts.clear();
+  }
 
   canonical(loc: Location, nameFunction: FunctionNamer): CanonicalTarget {
     if (loc.kind !== 'section') return this.describe(loc, nameFunction, 0);
     const known = this.placeTexts.get(loc);
     if (known) return known;
+    const keepNamed = nameFunction === this.keptNamer;
+    if (keepNamed) {
+      const named = this.namedTexts.get(loc);
+      if (named) return named;
+    }
     this.namedFunction = false;
     const described = this.describe(loc, nameFunction, 0);
     if (!this.namedFunction) this.placeTexts.set(loc, described);
+    else if (keepNamed) this.namedTexts.set(loc, described);
     return described;
   }
 

@@ -54,6 +54,8 @@ export class CodeComparer {
   ) {
     this.originalCanon = new ReferenceCanon(original);
     this.patchedCanon = new ReferenceCanon(patched);
+    this.originalCanon.keepTextsOf(this.nameOriginal);
+    this.patchedCanon.keepTextsOf(this.namePatched);
     this.lineEvidence = new LineArgumentEvidence(original, this.originalCanon, this.nameOriginal);
   }
 
@@ -182,7 +184,11 @@ export class CodeComparer {
   readonly namePatched: FunctionNamer = (fn) => fn.key;
 
   compare(o: FunctionInfo, p: FunctionInfo, toPatched: Map<FunctionInfo, FunctionInfo>): FunctionDifference {
-    this.toPatched = toPatched;
+    if (this.toPatched !== toPatched) {
+      // Original functions are named by their match: a new matching names them anew.
+      this.toPatched = toPatched;
+      this.originalCanon.forgetNamedTexts();
+    }
     const reasons = new Set<ChangeReason>();
     let maskedDiffer: [Uint8Array, Uint8Array] | undefined;
     const count = o.endReference - o.firstReference;
