@@ -97,6 +97,9 @@ export class CodeComparer {
   }
 
   private toPatched = new Map<FunctionInfo, FunctionInfo>();
+  private readonly reasons = new Set<ChangeReason>();
+  private readonly noise: NoiseString[] = [];
+  private readonly lineShifts: LineShift[] = [];
   private specialOriginal?: SpecialEntries;
   private specialPatched?: SpecialEntries;
 
@@ -118,7 +121,7 @@ export class CodeComparer {
     const count = a.start[o.id + 1] - first;
     const firstB = b.start[p.id];
     if (count !== b.start[p.id + 1] - firstB) return 'changed';
-    const shifts: LineShift[] = [];
+    let shifts: LineShift[] | undefined;
     for (let k = 0; k < count; k++) {
       const run = sameEntryRun(a, first + k, b, firstB + k, count - k);
       if (run > 0) {
@@ -150,9 +153,9 @@ export class CodeComparer {
       }
       const lx = entryLine(x, ix);
       const ly = entryLine(y, iy);
-      if (lx !== ly) shifts.push({ shift: ly! - lx!, original: lx!, callee: '', argument: -1, table: x.name, offset: x.site[ix], callOffset: -1 });
+      if (lx !== ly) (shifts ??= []).push({ shift: ly! - lx!, original: lx!, callee: '', argument: -1, table: x.name, offset: x.site[ix], callOffset: -1 });
     }
-    return shifts;
+    return shifts ?? NO_SHIFTS;
   }
 
   /** Content identity with compiler numbers normalized: used to pair renamed clones. */
@@ -189,7 +192,11 @@ export class CodeComparer {
       this.toPatched = toPatched;
       this.originalCanon.forgetNamedTexts();
     }
-    const reasons = new Set<ChangeReason>();
+    // Most pairs differ in nothing: one set and list, emptied for each, instead of new ones.
+    const reasons = this.reasons;
+    reasons.clear();
+    const noise = this.noise;
+    noise.length = 0;
     let maskedDiffer: [Uint8Array, Uint8Array] | undefined;
     const count = o.endReference - o.firstReference;
     if (o.size !== p.size || count !== p.endReference - p.firstReference) reasons.add('code');
@@ -200,9 +207,9 @@ export class CodeComparer {
         if (!Buffer.from(a).equals(Buffer.from(b))) maskedDiffer = [a, b];
       }
     }
-    const noise: NoiseString[] = [];
     if (!reasons.has('code')) this.compareReferences(o, p, toPatched, reasons, noise);
-    const lineShifts: LineShift[] = [];
+    const lineShifts = this.lineShifts;
+    lineShifts.length = 0;
     if (maskedDiffer && !reasons.has('code')) {
       const args = reasons.size === 0 ? this.original.backend.lineNumberShifts(maskedDiffer[0], maskedDiffer[1]) : undefined;
       if (args) {
@@ -218,7 +225,7 @@ export class CodeComparer {
     // same relocations prove it unchanged.
     if ((o.undecodable.length > 0 || p.undecodable.length > 0) && !this.sameBytesAndRelocations(o, p)) reasons.add('undecodable');
     if (reasons.size === 0 && (lineShifts.length > 0 || noise.length > 0)) {
-      return { reasons: [], ...(lineShifts.length > 0 ? { lineShifts } : {}), ...(noise.length > 0 ? { noise } : {}) };
+      return { reasons: [], ...(lineShifts.length > 0 ? { lineShifts: [...lineShifts] } : {}), ...(noise.length > 0 ? { noise: [...noise] } : {}) };
     }
     if (reasons.size === 0) return NO_DIFFERENCE;
     if (reasons.has('code')) this.addMovedReferenceReasons(o, p, reasons);
@@ -358,6 +365,8 @@ function calleeAt(fn: FunctionInfo, offset: number): string {
 type SpecialDifference = 'changed' | LineShift[];
 
 /** What most function pairs compare to: shared, so that no object is made for them. */
+const NO_SHIFTS: LineShift[] = Object.freeze([]) as unknown as LineShift[];
+
 const NO_DIFFERENCE: FunctionDifference = Object.freeze({ reasons: Object.freeze([]) as unknown as ChangeReason[] });
 
 /** Why a constant that differs between the builds is taken for a moved source line number. */

@@ -59,8 +59,8 @@ export const x86_64Backend: ArchBackend = {
   },
 
   dataReference(relocationType: number) {
+    // The table's own entry, not a copy: asked once per relocation of every data table.
     const info = relocationInfo(relocationType);
-    if (!info.address) return undefined;
-    return { pcRelative: info.pcRelative, size: info.size };
+    return info.address ? info : undefined;
   },
 };
