@@ -147,15 +147,21 @@ export class ReferenceCanon {
       sections[n] = s;
       offsets[n++] = at;
     };
-    for (const symbol of symbols) if (symbol.type !== STT_SECTION && symbol.shndx !== SHN_UNDEF && !symbol.reserved) add(symbol.shndx, symbol.value);
+    // Which symbols lie in data (functions live in code: no anchors there), read once:
+    // the references below are millions per tree, and most name external symbols.
+    const inData = new Uint8Array(symbols.length);
+    for (let s = 0; s < symbols.length; s++) {
+      const symbol = symbols[s];
+      if (symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
+      if (symbol.type !== STT_SECTION) add(symbol.shndx, symbol.value);
+      if (((object.sections[symbol.shndx]?.flags ?? SHF_EXECINSTR) & SHF_EXECINSTR) === 0) inData[s] = 1;
+    }
     for (const fn of this.model.functions) {
       const code = fn.code;
+      const symbolColumn = code.symbol;
       for (let i = fn.firstReference; i < fn.endReference; i++) {
-        // Only data anchors matter, and functions live in code: no Location needed.
-        const symbol = code.symbol[i] >= 0 ? symbols[code.symbol[i]] : undefined;
-        if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
-        if ((object.sections[symbol.shndx]?.flags ?? SHF_EXECINSTR) & SHF_EXECINSTR) continue;
-        add(symbol.shndx, symbol.value + code.value[i]);
+        const s = symbolColumn[i];
+        if (s >= 0 && s < inData.length && inData[s] === 1) add(symbols[s].shndx, symbols[s].value + code.value[i]);
       }
     }
     // Sorted by section, then offset. Section and offset packed into one number sort

@@ -1,5 +1,5 @@
 import type { ArchBackend, SpecialSectionLayout } from '../arch/backend.js';
-import { SHN_UNDEF, type ElfObject, type RelocationTable } from '../elf/types.js';
+import { SHN_UNDEF, type ElfObject, type ElfSymbol, type RelocationTable } from '../elf/types.js';
 import type { Location, ObjectModel } from './types.js';
 
 /*
@@ -100,12 +100,20 @@ function readTable(
   const owner = new Int32Array(count).fill(-1);
   const symbols = object.symbols;
   const skipEntryAtStart = layout.skipEntryAtStart === true;
+  // Nearly every entry's site is the same section symbol's (ORC: one entry every few
+  // instructions, all against .text): its checks are made once per symbol, not per entry.
+  let lastSymbol = -1;
+  let symbol: ElfSymbol | undefined;
   for (let k = 0; k < count; k++) {
     const first = firstRelocation[k];
     if (first === firstRelocation[k + 1] || relocations.offset[first] !== k * layout.size) continue;
     // Data PC-relative fields are `target - .`: the field plus its value is symbol + addend.
-    const symbol = symbols[relocations.symbol[first]];
-    if (!symbol || symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
+    if (relocations.symbol[first] !== lastSymbol) {
+      lastSymbol = relocations.symbol[first];
+      symbol = symbols[lastSymbol];
+      if (symbol && (symbol.shndx === SHN_UNDEF || symbol.reserved)) symbol = undefined;
+    }
+    if (!symbol) continue;
     const offset = symbol.value + relocations.addend[first];
     const fn = model.functionAt(symbol.shndx, offset);
     if (!fn || (offset === fn.offset && skipEntryAtStart)) continue;
