@@ -2,7 +2,7 @@ import elfy from 'elfy';
 import { ElfError } from '../errors.js';
 import { describeSection, FileView, StringTable } from './file-view.js';
 import { readGroups } from './groups.js';
-import { copyColumns, newColumns, readRela64Words, sortedTable, type Columns } from './relocation-columns.js';
+import { RelocationIndex, RelocationSection } from './relocation-columns.js';
 import { readSymbols } from './symbol-table.js';
 import {
   ET_REL,
@@ -149,12 +149,17 @@ function buildObject(
   skipSymbols: boolean,
 ): ElfObject {
   const describe = describeSection;
-  const symtabs = sections.filter((s) => s.type === SHT_SYMTAB);
-  if (symtabs.length > 1) file.fail(`has ${symtabs.length} symbol tables`);
-  const symtab = symtabs[0];
+  let symtab: ElfSection | undefined;
+  let symtabCount = 0;
+  for (const section of sections) {
+    if (section.type !== SHT_SYMTAB) continue;
+    symtab ??= section;
+    symtabCount++;
+  }
+  if (symtabCount > 1) file.fail(`has ${symtabCount} symbol tables`);
   const symbols: ElfSymbol[] = symtab && !skipSymbols ? readSymbols(file, sections, symtab, is64, describe) : [];
 
-  const relocationSections: (ElfRelocationSection & { count: number; columns(): Columns; columnsInto(into: Columns, first: number): void })[] = [];
+  const relocationSections: RelocationSection[] = [];
   for (const section of sections) {
     if (section.type !== SHT_RELA && section.type !== SHT_REL) continue;
     const rela = section.type === SHT_RELA;
@@ -166,110 +171,10 @@ function buildObject(
     const target = sections[section.info];
     if (target === section) file.fail(`${describe(section)}: applies to itself (sh_info names its own index)`);
     if (UNRELOCATABLE.has(target.type)) file.fail(`${describe(section)}: applies to ${describe(target)}, a section of type ${target.type} that relocations cannot apply to`);
-    // Callers read the bytes a relocation patches: an entry outside its section is corrupt.
-    const targetSize = target.type === SHT_NOBITS ? 0 : target.size;
-    const count = section.size / entsize;
-    // Entries are decoded on first use: tree mode proves most objects unchanged from the
-    // raw section bytes and never needs them. Their errors are ElfErrors all the same.
-    // Into `columns` from entry `first` on: a target's several relocation sections fill one
-    // set of columns, not a set each to be joined and dropped.
-    const parseColumns = (columns: Columns = newColumns(count), first = 0): Columns => {
-      const symbolCount = symtab ? symtab.size / (is64 ? 24 : 16) : 0;
-      if (is64 && rela && file.le && readRela64Words(file.bytes, section.offset, count, symbolCount, targetSize, columns, first)) return columns;
-      for (let i = 0; i < count; i++) {
-        const at = section.offset + i * entsize;
-        let offset: number, symbol: number, rtype: number, addend = 0;
-        if (is64) {
-          offset = file.u64(at);
-          const infoLo = file.u32(at + (file.le ? 8 : 12));
-          const infoHi = file.u32(at + (file.le ? 12 : 8));
-          symbol = infoHi;
-          rtype = infoLo;
-          if (rela) addend = file.i64(at + 16);
-        } else {
-          offset = file.u32(at);
-          const info = file.u32(at + 4);
-          symbol = info >>> 8;
-          rtype = info & 0xff;
-          if (rela) addend = file.i32(at + 8);
-        }
-        if (symbol >= symbolCount) file.fail(`${describe(section)}: relocation ${i} refers to symbol ${symbol}, but there are ${symbolCount}`);
-        if (offset >= targetSize) file.fail(`${describe(section)}: relocation ${i} at offset 0x${offset.toString(16)} lies outside ${describe(target)} (size 0x${targetSize.toString(16)})`);
-        columns.offset[first + i] = offset;
-        columns.type[first + i] = rtype;
-        columns.symbol[first + i] = symbol;
-        columns.addend[first + i] = addend;
-      }
-      return columns;
-    };
-    let columns: Columns | undefined;
-    let objects: ElfRelocation[] | undefined;
-    const entry = {
-      index: section.index,
-      target: section.info,
-      explicitAddends: rela,
-      count,
-      columns: () => (columns ??= parseColumns()),
-      columnsInto: (into: Columns, first: number) => (columns ? copyColumns(columns, into, first) : parseColumns(into, first)),
-      get relocations(): ElfRelocation[] {
-        if (!objects) {
-          const c = entry.columns();
-          objects = new Array(count);
-          for (let i = 0; i < count; i++) objects[i] = { offset: c.offset[i], type: c.type[i], symbol: c.symbol[i], addend: c.addend[i] };
-        }
-        return objects;
-      },
-    };
-    relocationSections.push(entry);
+    const symbolCount = symtab ? symtab.size / (is64 ? 24 : 16) : 0;
+    relocationSections.push(new RelocationSection(file, section, target, is64, symbolCount));
   }
-  // Relocation sections by the section they apply to, gathered once: an object may have
-  // tens of thousands of each, and a search of all of them per target is quadratic.
-  const byTarget = new Map<number, (typeof relocationSections)[number][]>();
-  for (const rs of relocationSections) {
-    const list = byTarget.get(rs.target);
-    if (list) list.push(rs);
-    else byTarget.set(rs.target, [rs]);
-  }
-  // Two relocation sections for one target are legal: their entries are joined once, into
-  // one array of the total length (not by repeated concat, quadratic in the number of
-  // sections, nor with push(...), which overflows the call stack past ~100k entries).
-  const bySection = new Map<number, ElfRelocation[]>();
-  const noRelocations: ElfRelocation[] = [];
-  const relocationsFor = (index: number): ElfRelocation[] => {
-    let list = bySection.get(index);
-    if (!list) {
-      const parts = byTarget.get(index);
-      if (!parts) list = noRelocations;
-      else if (parts.length === 1) list = parts[0].relocations;
-      else {
-        list = new Array(parts.reduce((n, rs) => n + rs.relocations.length, 0));
-        let at = 0;
-        for (const rs of parts) for (const r of rs.relocations) list[at++] = r;
-      }
-      bySection.set(index, list);
-    }
-    return list;
-  };
-  const tables = new Map<number, RelocationTable>();
-  const relocationTable = (index: number): RelocationTable => {
-    let table = tables.get(index);
-    if (!table) {
-      const parts = byTarget.get(index) ?? [];
-      let joined: Columns;
-      if (parts.length === 1) joined = parts[0].columns();
-      else {
-        joined = newColumns(parts.reduce((n, rs) => n + rs.count, 0));
-        let at = 0;
-        for (const rs of parts) {
-          rs.columnsInto(joined, at);
-          at += rs.count;
-        }
-      }
-      table = sortedTable(joined);
-      tables.set(index, table);
-    }
-    return table;
-  };
+  const relocations = new RelocationIndex(relocationSections);
 
   const groups = readGroups(file, sections, symtab, is64, describe);
   const empty = new Uint8Array(0);
@@ -285,8 +190,8 @@ function buildObject(
     relocationSections,
     groups,
     fileSize: file.length,
-    relocationsFor,
-    relocationTable,
+    relocationsFor: (index) => relocations.relocationsFor(index),
+    relocationTable: (index) => relocations.table(index),
     sectionData: (index) => {
       const s = sections[index];
       if (!s || s.type === SHT_NOBITS || s.type === SHT_NULL) return empty;
@@ -299,4 +204,3 @@ function buildObject(
   if (skipSymbols) object.withSymbols = () => ({ ...object, symbols: symtab ? readSymbols(file, sections, symtab, is64, describe) : [], withSymbols: undefined });
   return object;
 }
-
