@@ -1,4 +1,4 @@
-import elfy from 'elfy';
+import elfy, { type ElfyHeader } from 'elfy';
 import { ElfError } from '../errors.js';
 import { describeSection, FileView, StringTable } from './file-view.js';
 import { readGroups } from './groups.js';
@@ -33,6 +33,19 @@ export interface ParseOptions {
   skipSymbols?: boolean;
 }
 
+/**
+ * One elfy parser for every file: parseHeader sets its byte order and word size anew for
+ * each, and nothing else of its state outlives a call.
+ */
+const elfyParser = new elfy.Parser();
+const sectionEntry = Buffer.alloc(64);
+/**
+ * What elfy slices each section's bytes from: nothing. Its `data` views went unused, two
+ * Buffers made per section of every file (with the entry's own view) and thrown away;
+ * the reader makes a section's view when asked for it (`sectionData`).
+ */
+const NO_SECTION_DATA = { slice: () => undefined };
+
 export function parseElf(input: Buffer | Uint8Array, path: string, options: ParseOptions = {}): ElfObject {
   // elfy needs Buffer methods; wrapping a Uint8Array shares its memory.
   const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
@@ -48,8 +61,7 @@ export function parseElf(input: Buffer | Uint8Array, path: string, options: Pars
   const ehsize = is64 ? 64 : 52;
   if (bytes.length < ehsize) file.fail(`truncated ELF header (${bytes.length} of ${ehsize} bytes)`);
 
-  const parser = new elfy.Parser();
-  const header = parser.parseHeader(bytes);
+  const header = elfyParser.parseHeader(bytes);
   // elfy turns e_type and e_machine into names and drops values it does not know: read the numbers.
   const type = file.u16(16);
   const machine = file.u16(18);
@@ -72,15 +84,26 @@ export function parseElf(input: Buffer | Uint8Array, path: string, options: Pars
   file.range(shoff, shnum * shentsize, `section header table (${shnum} entries)`);
   if (shstrndx === SHN_UNDEF || shstrndx >= shnum) file.fail(`section name table index ${shstrndx} is out of range (${shnum} sections)`);
 
+  const sections = readSectionTable(file, header, shoff, shnum, shentsize, shstrndx, is64);
+  checkDisjoint(file, sections, ehsize, shoff, shnum * shentsize);
+  return buildObject(file, path, is64, type, machine, sections, options.skipSymbols ?? false);
+}
+
+/** The section headers, each checked, and their names. */
+function readSectionTable(file: FileView, header: ElfyHeader, shoff: number, shnum: number, shentsize: number, shstrndx: number, is64: boolean): ElfSection[] {
+  const bytes = file.bytes;
+  // elfy reads an entry from the start of the buffer it is given: each is copied into this one.
+  const entry = sectionEntry.subarray(0, shentsize);
   const sections: ElfSection[] = new Array(shnum);
-  const nameOffsets: number[] = new Array(shnum);
+  const nameOffsets = new Uint32Array(shnum);
   for (let i = 0; i < shnum; i++) {
     const at = shoff + i * shentsize;
     // The project reads the section table with elfy, taking the fields it reads right
     // (name, addr, offset, size, link, info) and reading the rest itself: elfy reads
     // sh_addralign and sh_entsize of ELF64 at the wrong offsets, folds sh_flags into
     // names, and maps sh_type through a name table that loses unknown values.
-    const raw = parser.parseSection(bytes.subarray(at, at + shentsize), header, bytes);
+    for (let k = 0; k < shentsize; k++) entry[k] = bytes[at + k];
+    const raw = elfyParser.parseSection(entry, header, NO_SECTION_DATA);
     const section: ElfSection = {
       index: i,
       name: '',
@@ -94,23 +117,20 @@ export function parseElf(input: Buffer | Uint8Array, path: string, options: Pars
       addralign: is64 ? file.u64(at + 48) : file.u32(at + 32),
       entsize: is64 ? file.u64(at + 56) : file.u32(at + 36),
     };
-    const nameOffset = raw.name;
     if (i === 0 && section.type !== SHT_NULL) file.fail('section 0 is not SHT_NULL');
     if (section.type !== SHT_NOBITS && section.type !== SHT_NULL) {
       file.range(section.offset, section.size, `section ${i}`);
     }
     sections[i] = section;
-    nameOffsets[i] = nameOffset;
+    nameOffsets[i] = raw.name;
   }
 
   const shstr = sections[shstrndx];
   if (shstr.type !== SHT_STRTAB) file.fail(`section name table (section ${shstrndx}) is not a string table`);
   const sectionNames = new StringTable(file, shstr.offset, shstr.size, 'section name table');
-  for (const section of sections) section.name = sectionNames.get(nameOffsets[section.index]);
-  checkDisjoint(file, sections, ehsize, shoff, shnum * shentsize);
-  return buildObject(file, path, is64, type, machine, sections, options.skipSymbols ?? false);
+  for (let i = 0; i < shnum; i++) sections[i].name = sectionNames.get(nameOffsets[i]);
+  return sections;
 }
-
 
 /**
  * Every byte of the file belongs to at most one section, and none to the ELF header or the

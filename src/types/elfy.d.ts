@@ -1,5 +1,5 @@
 declare module 'elfy' {
-  interface ElfyHeader {
+  export interface ElfyHeader {
     class: '32' | '64';
     endian: 'lsb' | 'msb';
     type: string | undefined;
@@ -10,7 +10,7 @@ declare module 'elfy' {
     shstrndx: number;
     [key: string]: unknown;
   }
-  interface ElfySection {
+  export interface ElfySection {
     name: number;
     type: string | number;
     addr: number;
@@ -22,7 +22,11 @@ declare module 'elfy' {
   }
   class Parser {
     parseHeader(buf: Buffer): ElfyHeader;
-    parseSection(entry: Buffer, header: ElfyHeader, buf: Buffer): ElfySection;
+    /**
+     * One section header from the start of `entry`. `file` is only sliced, for the
+     * section's bytes (`data`, left untyped here: the reader does not use it).
+     */
+    parseSection(entry: Buffer, header: ElfyHeader, file: { slice(start: number, end: number): unknown }): ElfySection;
   }
   const elfy: {
     Parser: typeof Parser;
