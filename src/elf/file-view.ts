@@ -62,8 +62,15 @@ export class FileView {
 const STRING_BUDGET_FACTOR = 16;
 const STRING_BUDGET_MIN = 16 << 20;
 
+/**
+ * Longest string table decoded whole (see StringTable.get): far beyond any real one, and
+ * far below the longest string V8 can make.
+ */
+const WHOLE_TABLE_MAX = 64 << 20;
+
 export class StringTable {
   private readonly table: Buffer;
+  private text: string | undefined;
   private budget: number;
   constructor(
     private readonly file: FileView,
@@ -80,14 +87,28 @@ export class StringTable {
       if (offset === 0 && this.size === 0) return '';
       this.file.fail(`${this.what}: string offset 0x${offset.toString(16)} is past the table's end (size 0x${this.size.toString(16)})`);
     }
-    // A plain loop: names are short, and Buffer.indexOf's native call costs more than the scan.
+    if (this.size > WHOLE_TABLE_MAX) return this.decodeOne(offset);
+    // The table decoded once, its names cut from that string: a call into Buffer's decoder
+    // per name cost more than the rest of reading a symbol, and a slice of a JavaScript
+    // string is made without one (longer names share the table's characters).
+    const text = (this.text ??= this.table.toString('latin1'));
+    const end = text.indexOf('\0', offset);
+    if (end < 0) this.file.fail(`${this.what}: unterminated string at offset 0x${offset.toString(16)}`);
+    this.spend(end - offset);
+    return text.slice(offset, end);
+  }
+  private decodeOne(offset: number): string {
     const table = this.table;
     let end = offset;
     while (end < table.length && table[end] !== 0) end++;
     if (end === table.length) this.file.fail(`${this.what}: unterminated string at offset 0x${offset.toString(16)}`);
-    this.budget -= end - offset;
+    this.spend(end - offset);
+    return table.toString('latin1', offset, end);
+  }
+  /** Names decoded may add up to STRING_BUDGET_FACTOR times the table's size, no more. */
+  private spend(length: number): void {
+    this.budget -= length;
     if (this.budget < 0) this.file.fail(`${this.what}: names overlap far more than any real string table's (corrupt name offsets)`);
-    return this.table.toString('latin1', offset, end);
   }
 }
 
