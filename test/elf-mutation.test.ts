@@ -516,6 +516,49 @@ describe('corrupted objects end in a result or an ElfError', () => {
   });
 });
 
+/** An object as plain data (its relocations decoded, or the error decoding them threw), or the parse's error. */
+function outcome(parse: () => ElfObject): string {
+  let obj: ElfObject;
+  try {
+    obj = parse();
+  } catch (err) {
+    return `error: ${(err as Error).message}`;
+  }
+  let relocations: unknown;
+  try {
+    relocations = obj.relocationSections.map((rs) => ({ index: rs.index, target: rs.target, relocations: rs.relocations, table: [...obj.relocationTable(rs.target).offset] }));
+  } catch (err) {
+    relocations = `error: ${(err as Error).message}`;
+  }
+  const { sections, symbols, groups, fileSize } = obj;
+  return JSON.stringify({ sections, symbols, groups, fileSize, relocations });
+}
+
+describe('a twin (the other build, parsed before) changes nothing', () => {
+  // Variants that keep the section header table take the twin's over; the others are
+  // parsed in full. Either way the result, or the error, is the one without a twin.
+  const inputs = [...FIXTURES.map((name) => ({ label: name, path: join(FIXTURE_DIR, name) })), ...MODULES.slice(1).map((path) => ({ label: path.slice(path.indexOf('/kernel/') + 1), path }))];
+  test.each(inputs)('$label', ({ label, path }) => {
+    const src = readFileSync(path);
+    const l = layoutOf(src, label);
+    const rng = prng(seedFor(`twin ${label}`));
+    const twin = parseElf(src, label, { skipSymbols: true });
+    let reused = 0;
+    for (let n = 0; n < Math.round(300 * SCALE); n++) {
+      const v = mutate(rng, src, l);
+      const alone = outcome(() => parseElf(v.bytes, label));
+      const withTwin = outcome(() => parseElf(v.bytes, label, { twin }));
+      expect(withTwin, v.what).toBe(alone);
+      if (v.bytes.length === src.length && v.bytes.compare(src, l.shoff, l.shoff + l.obj.sections.length * l.shentsize, l.shoff, l.shoff + l.obj.sections.length * l.shentsize) === 0) reused++;
+    }
+    expect(reused).toBeGreaterThan(0);
+    // The pristine bytes themselves, with symbols read later as in tree mode.
+    const again = parseElf(Buffer.from(src), label, { skipSymbols: true, twin });
+    expect(outcome(() => again.withSymbols!())).toBe(outcome(() => parseElf(src, label)));
+    expect(again.sections[1]).not.toBe(twin.sections[1]);
+  });
+});
+
 describe('targeted corruptions', () => {
   const name = 'ppc64-funcs-O2.o';
   const src = readFileSync(join(FIXTURE_DIR, name));

@@ -64,7 +64,8 @@ export function compareObjectPair(request: ObjectPairRequest): ObjectPairResult 
     b = decompressed(b, request.patched);
     if (a.equals(b)) return { path: request.path, status: 'identical', ...archOf(a, request.original) };
     const original = parseElf(a, request.original, { skipSymbols: true });
-    const patched = parseElf(b, request.patched, { skipSymbols: true });
+    // Most pairs differ only inside sections: the patched side takes the original's section table over.
+    const patched = parseElf(b, request.patched, { skipSymbols: true, twin: original });
     const moduleName = request.path.endsWith('.ko') ? moduleNameOf(original) : undefined;
     const { report, comparison } = compareElfObjects(original, patched, { original: request.original, patched: request.patched }, { stamps: request.stamps, linesPinned: request.linesPinned, deferAssemblerText: true });
     const status = objectStatus(report);
