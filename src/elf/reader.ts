@@ -68,7 +68,13 @@ function originOf(object: ElfObject): SectionTableOrigin | undefined {
  * each, and nothing else of its state outlives a call.
  */
 const elfyParser = new elfy.Parser();
-const sectionEntry = Buffer.alloc(64);
+/**
+ * Where each section header is copied for elfy, one per class: only the fields the reader
+ * takes from elfy (name, and addr through info) are copied, so the rest stay zero and elfy
+ * has no flags to fold into names.
+ */
+const elfyEntry64 = Buffer.alloc(64);
+const elfyEntry32 = Buffer.alloc(40);
 /**
  * What elfy slices each section's bytes from: nothing. Its `data` views went unused, two
  * Buffers made per section of every file (with the entry's own view) and thrown away;
@@ -143,7 +149,10 @@ function sameSectionTable(twin: SectionTableOrigin, here: SectionTableOrigin, sh
 function readSectionTable(file: FileView, header: ElfyHeader, shoff: number, shnum: number, shentsize: number, shstrndx: number, is64: boolean): ElfSection[] {
   const bytes = file.bytes;
   // elfy reads an entry from the start of the buffer it is given: each is copied into this one.
-  const entry = sectionEntry.subarray(0, shentsize);
+  const entry = is64 ? elfyEntry64 : elfyEntry32;
+  // sh_addr, sh_offset, sh_size, sh_link and sh_info, one run of bytes in both classes.
+  const elfyFieldsStart = is64 ? 16 : 12;
+  const elfyFieldsEnd = is64 ? 48 : 32;
   const sections: ElfSection[] = new Array(shnum);
   const nameOffsets = new Uint32Array(shnum);
   for (let i = 0; i < shnum; i++) {
@@ -152,7 +161,8 @@ function readSectionTable(file: FileView, header: ElfyHeader, shoff: number, shn
     // (name, addr, offset, size, link, info) and reading the rest itself: elfy reads
     // sh_addralign and sh_entsize of ELF64 at the wrong offsets, folds sh_flags into
     // names, and maps sh_type through a name table that loses unknown values.
-    for (let k = 0; k < shentsize; k++) entry[k] = bytes[at + k];
+    for (let k = 0; k < 4; k++) entry[k] = bytes[at + k];
+    for (let k = elfyFieldsStart; k < elfyFieldsEnd; k++) entry[k] = bytes[at + k];
     const raw = elfyParser.parseSection(entry, header, NO_SECTION_DATA);
     const section: ElfSection = {
       index: i,
