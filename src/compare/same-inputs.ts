@@ -85,13 +85,20 @@ function relocationsReach(object: ElfObject, differing: Uint8Array, marked: Uint
  * decline, and the full comparison, which reads and checks everything, takes over.
  */
 class RawSymbols {
+  /** Index of the string table's last NUL: a name is terminated when it starts at or before it. */
+  private readonly lastNul: number;
+
   private constructor(
     private readonly view: DataView,
     private readonly names: Uint8Array,
     private readonly entry: number,
     private readonly le: boolean,
     readonly count: number,
-  ) {}
+  ) {
+    let last = names.length - 1;
+    while (last >= 0 && names[last] !== 0) last--;
+    this.lastNul = last;
+  }
 
   static of(object: ElfObject): RawSymbols | undefined {
     const symtab = object.sections.find((s) => s.type === SHT_SYMTAB);
@@ -103,7 +110,7 @@ class RawSymbols {
     const data = object.sectionData(symtab.index);
     const symbols = new RawSymbols(new DataView(data.buffer, data.byteOffset, data.byteLength), object.sectionData(strtab.index), entry, object.endian === 'little', symtab.size / entry);
     for (let i = 0; i < symbols.count; i++) {
-      if (symbols.nameEnd(i) < 0) return undefined;
+      if (symbols.nameOffset(i) > symbols.lastNul) return undefined;
       const shndx = symbols.shndx(i);
       if (shndx !== SHN_UNDEF && shndx < SHN_LORESERVE && shndx >= object.sections.length) return undefined;
     }
@@ -131,23 +138,92 @@ class RawSymbols {
     for (let k = 0; k < (this.is64 ? 16 : 8); k += 4) if (this.view.getUint32(at + k, this.le) !== other.view.getUint32(at + k, other.le)) return false;
     return true;
   }
-  /** End of symbol i's name in the string table, or -1 when it runs past the table. */
+  /** End of symbol i's name in the string table (its NUL: every name was checked to have one). */
   nameEnd(i: number): number {
     const names = this.names;
     let end = this.nameOffset(i);
-    while (end < names.length && names[end] !== 0) end++;
-    return end < names.length ? end : -1;
+    while (names[end] !== 0) end++;
+    return end;
   }
   name(i: number): string {
     return Buffer.from(this.names.buffer, this.names.byteOffset + this.nameOffset(i), this.nameEnd(i) - this.nameOffset(i)).toString('latin1');
   }
+  /** The same bytes, up to and with the NUL of both. */
   sameName(i: number, other: RawSymbols): boolean {
-    const x = this.nameOffset(i);
-    const y = other.nameOffset(i);
-    const length = this.nameEnd(i) - x;
-    if (length !== other.nameEnd(i) - y) return false;
-    for (let k = 0; k < length; k++) if (this.names[x + k] !== other.names[y + k]) return false;
-    return true;
+    const a = this.names;
+    const b = other.names;
+    for (let x = this.nameOffset(i), y = other.nameOffset(i); ; x++, y++) {
+      const c = a[x];
+      if (c !== b[y]) return false;
+      if (c === 0) return true;
+    }
+  }
+  /**
+   * True when the names are the same once normalizeName has replaced their numbers (read
+   * from the bytes, without making either name); false when that takes normalizeName itself.
+   */
+  sameUpToNumbers(i: number, other: RawSymbols): boolean {
+    return sameUpToNumbers(this.names, this.nameOffset(i), other.names, other.nameOffset(i));
+  }
+}
+
+const UNIQUE_ID = Buffer.from('__UNIQUE_ID_', 'latin1');
+const DOT = 0x2e;
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function startsWithUniqueId(names: Uint8Array, at: number): boolean {
+  for (let k = 0; k < UNIQUE_ID.length; k++) if (names[at + k] !== UNIQUE_ID[k]) return false;
+  return true;
+}
+
+/**
+ * Whether normalizeName (compare/match.ts) replaces the run of digits [from, to) of the name
+ * starting at `start` with `N`: the first run of a `__UNIQUE_ID_` name (that prefix has no
+ * digits), and every run between a dot and a dot or the name's end.
+ */
+function replacedRun(names: Uint8Array, start: number, from: number, to: number, firstRun: boolean): boolean {
+  if (firstRun && startsWithUniqueId(names, start)) return true;
+  return from > start && names[from - 1] === DOT && (names[to] === 0 || names[to] === DOT);
+}
+
+/**
+ * Two NUL-terminated names compared as normalizeName would leave them: each run of digits
+ * it replaces in both names matches any other such run; everything else must be the same
+ * bytes. True only when that proves the normalized names equal; false when the names
+ * differ otherwise (a run replaced in one name only, a literal `N`), for normalizeName
+ * itself to decide.
+ */
+export function sameUpToNumbers(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number): boolean {
+  let x = aStart;
+  let y = bStart;
+  let xRuns = 0;
+  let yRuns = 0;
+  for (;;) {
+    const c = a[x];
+    const d = b[y];
+    if (isDigit(c) && isDigit(d)) {
+      let xEnd = x + 1;
+      while (isDigit(a[xEnd])) xEnd++;
+      let yEnd = y + 1;
+      while (isDigit(b[yEnd])) yEnd++;
+      const xReplaced = replacedRun(a, aStart, x, xEnd, xRuns++ === 0);
+      const yReplaced = replacedRun(b, bStart, y, yEnd, yRuns++ === 0);
+      if (xReplaced !== yReplaced) return false;
+      if (!xReplaced) {
+        if (xEnd - x !== yEnd - y) return false;
+        for (let k = 0; k < xEnd - x; k++) if (a[x + k] !== b[y + k]) return false;
+      }
+      x = xEnd;
+      y = yEnd;
+      continue;
+    }
+    if (c !== d) return false;
+    if (c === 0) return true;
+    x++;
+    y++;
   }
 }
 
@@ -159,7 +235,8 @@ function symbolsAgree(a: ElfObject, x: RawSymbols, y: RawSymbols, differing: Uin
     const inSection = shndx !== SHN_UNDEF && shndx < SHN_LORESERVE;
     if (!x.sameName(i, y)) {
       const inCode = inSection && (a.sections[shndx].flags & SHF_EXECINSTR) !== 0;
-      if ((info & 0xf) === STT_FUNC || inCode || normalizeName(x.name(i)) !== normalizeName(y.name(i))) return false;
+      if ((info & 0xf) === STT_FUNC || inCode) return false;
+      if (!x.sameUpToNumbers(i, y) && normalizeName(x.name(i)) !== normalizeName(y.name(i))) return false;
     }
     if (inSection && differing[shndx]) continue;
     if (!x.sameValueAndSize(i, y)) return false;
@@ -168,5 +245,10 @@ function symbolsAgree(a: ElfObject, x: RawSymbols, y: RawSymbols, differing: Uin
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+  // The reader's section views are Buffers already: no wrapper needed for them.
+  return asBuffer(a).equals(asBuffer(b));
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
