@@ -17,11 +17,8 @@ import {
   SHT_SYMTAB,
   SHT_SYMTAB_SHNDX,
   type ElfObject,
-  type ElfRelocation,
-  type ElfRelocationSection,
   type ElfSection,
   type ElfSymbol,
-  type RelocationTable,
 } from './types.js';
 
 export interface ParseOptions {

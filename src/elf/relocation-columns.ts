@@ -11,7 +11,7 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * several times as much. False, with nothing filled in for certain, when the words cannot
  * be used or an entry is out of range: the field-by-field reader then says which.
  */
-export function readRela64Words(bytes: Uint8Array, offset: number, count: number, symbolCount: number, targetSize: number, columns: Columns, first: number): boolean {
+function readRela64Words(bytes: Uint8Array, offset: number, count: number, symbolCount: number, targetSize: number, columns: Columns, first: number): boolean {
   if (!HOST_LITTLE_ENDIAN || (bytes.byteOffset + offset) % 4 !== 0) return false;
   const words = new Uint32Array(bytes.buffer, bytes.byteOffset + offset, count * 6);
   const { offset: offsets, type, symbol, addend } = columns;
@@ -28,7 +28,7 @@ export function readRela64Words(bytes: Uint8Array, offset: number, count: number
   return true;
 }
 
-export interface Columns {
+interface Columns {
   offset: Float64Array;
   type: Uint32Array;
   symbol: Uint32Array;
@@ -39,7 +39,7 @@ export interface Columns {
  * Four columns over one buffer: a typed array's own backing store costs more to allocate
  * than the entries of a small section take to read, and a module has thousands of them.
  */
-export function newColumns(count: number): Columns {
+function newColumns(count: number): Columns {
   const buffer = new ArrayBuffer(count * 24);
   return {
     offset: new Float64Array(buffer, 0, count),
@@ -49,7 +49,7 @@ export function newColumns(count: number): Columns {
   };
 }
 
-export function copyColumns(from: Columns, into: Columns, first: number): void {
+function copyColumns(from: Columns, into: Columns, first: number): void {
   into.offset.set(from.offset, first);
   into.type.set(from.type, first);
   into.symbol.set(from.symbol, first);
@@ -57,7 +57,7 @@ export function copyColumns(from: Columns, into: Columns, first: number): void {
 }
 
 /** The relocations of one section (all its relocation sections' entries), sorted by offset (stable). */
-export function sortedTable(joined: Columns): RelocationTable {
+function sortedTable(joined: Columns): RelocationTable {
   const count = joined.offset.length;
   let sorted = true;
   for (let i = 1; i < count; i++) if (joined.offset[i] < joined.offset[i - 1]) sorted = false;
