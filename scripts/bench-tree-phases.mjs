@@ -70,7 +70,7 @@ for (const [path, original] of originals) {
     continue;
   }
   let objectA = parseElf(a, original, { skipSymbols: true });
-  let objectB = parseElf(b, patched, { skipSymbols: true });
+  let objectB = parseElf(b, patched, { skipSymbols: true, twin: objectA });
   lap('parse headers');
   const proven = sameComparisonInputs(objectA, objectB);
   lap('proof of no difference');
