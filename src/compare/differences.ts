@@ -171,6 +171,15 @@ export class DifferenceFinder {
   private code(o: FunctionInfo, p: FunctionInfo, skip: Set<number>, limit: number, maskBranches: boolean): Difference[] {
     const a = new Listing(o, this.comparer.original);
     const b = new Listing(p, this.comparer.patched);
+    try {
+      return this.differingInstructions(a, b, skip, limit, maskBranches);
+    } finally {
+      a.release();
+      b.release();
+    }
+  }
+
+  private differingInstructions(a: Listing, b: Listing, skip: Set<number>, limit: number, maskBranches: boolean): Difference[] {
     const sameHere = (i: number, j: number) => (skip.has(a.starts[i]) && a.starts[i] === b.starts[j]) || this.same(a, i, b, j, maskBranches);
     const pairs = align(a, b, sameHere, limit);
     const out: Difference[] = [];

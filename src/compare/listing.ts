@@ -12,16 +12,18 @@ export class Listing {
   readonly bytes: Uint8Array;
   // Columns of typed arrays, grown by doubling: the changed functions of a kernel tree
   // list millions of instructions, and seven growing JS arrays per function were an eighth
-  // of all the memory a tree comparison allocated.
-  starts = new Int32Array(INITIAL_LISTING);
-  lengths = new Int32Array(INITIAL_LISTING);
+  // of all the memory a tree comparison allocated. They come from a pool (`release`):
+  // tens of thousands of listings each making and growing seven arrays cost a sixth of
+  // explaining a tree's changes.
+  starts: Int32Array;
+  lengths: Int32Array;
   /** Index of each instruction's first reference in the function's code columns, and the end. */
-  firstRef = new Int32Array(INITIAL_LISTING);
-  endRef = new Int32Array(INITIAL_LISTING);
-  branchField = new Int32Array(INITIAL_LISTING);
-  branchSize = new Int32Array(INITIAL_LISTING);
+  firstRef: Int32Array;
+  endRef: Int32Array;
+  branchField: Int32Array;
+  branchSize: Int32Array;
   /** Bytes that did not decode are one entry each: the undecodable range (1). */
-  undecodable = new Uint8Array(INITIAL_LISTING);
+  undecodable: Uint8Array;
   /** Instructions listed so far. */
   private listed = 0;
   private at = 0;
@@ -34,6 +36,24 @@ export class Listing {
   ) {
     this.bytes = model.object.sectionData(fn.section).subarray(fn.offset, fn.offset + fn.size);
     this.ref = fn.firstReference;
+    const columns = spareColumns.pop() ?? newColumns(INITIAL_LISTING);
+    this.starts = columns.starts;
+    this.lengths = columns.lengths;
+    this.firstRef = columns.firstRef;
+    this.endRef = columns.endRef;
+    this.branchField = columns.branchField;
+    this.branchSize = columns.branchSize;
+    this.undecodable = columns.undecodable;
+  }
+
+  /**
+   * Gives the columns back for the next listing: this one must not be read afterwards.
+   * Nothing taken from a listing (differences, texts) keeps a view of them.
+   */
+  release(): void {
+    if (spareColumns.length >= MAX_SPARE_COLUMNS) return;
+    const { starts, lengths, firstRef, endRef, branchField, branchSize, undecodable } = this;
+    spareColumns.push({ starts, lengths, firstRef, endRef, branchField, branchSize, undecodable });
   }
 
   /** Whether instruction `i` exists (decoding up to it). */
@@ -88,17 +108,46 @@ export class Listing {
   }
 
   private grow(): void {
-    const twice = <T extends Int32Array | Uint8Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-      b.set(a);
-      return b;
-    };
-    this.starts = twice(this.starts);
-    this.lengths = twice(this.lengths);
-    this.firstRef = twice(this.firstRef);
-    this.endRef = twice(this.endRef);
-    this.branchField = twice(this.branchField);
-    this.branchSize = twice(this.branchSize);
-    this.undecodable = twice(this.undecodable);
+    const columns = newColumns(this.starts.length * 2);
+    columns.starts.set(this.starts);
+    columns.lengths.set(this.lengths);
+    columns.firstRef.set(this.firstRef);
+    columns.endRef.set(this.endRef);
+    columns.branchField.set(this.branchField);
+    columns.branchSize.set(this.branchSize);
+    columns.undecodable.set(this.undecodable);
+    this.starts = columns.starts;
+    this.lengths = columns.lengths;
+    this.firstRef = columns.firstRef;
+    this.endRef = columns.endRef;
+    this.branchField = columns.branchField;
+    this.branchSize = columns.branchSize;
+    this.undecodable = columns.undecodable;
   }
 }
+
+interface ListingColumns {
+  starts: Int32Array;
+  lengths: Int32Array;
+  firstRef: Int32Array;
+  endRef: Int32Array;
+  branchField: Int32Array;
+  branchSize: Int32Array;
+  undecodable: Uint8Array;
+}
+
+function newColumns(capacity: number): ListingColumns {
+  return {
+    starts: new Int32Array(capacity),
+    lengths: new Int32Array(capacity),
+    firstRef: new Int32Array(capacity),
+    endRef: new Int32Array(capacity),
+    branchField: new Int32Array(capacity),
+    branchSize: new Int32Array(capacity),
+    undecodable: new Uint8Array(capacity),
+  };
+}
+
+/** Columns of released listings (a comparison lists two functions at a time). */
+const spareColumns: ListingColumns[] = [];
+const MAX_SPARE_COLUMNS = 4;
