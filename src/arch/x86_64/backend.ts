@@ -45,9 +45,10 @@ export const x86_64Backend: ArchBackend = {
   instructionText(code: Uint8Array, offset: number, length: number, address: number): string {
     // A tree's differences repeat the same instructions (a struct field that moved is read
     // the same way in hundreds of functions); the text depends on the address only for
-    // relative operands.
+    // relative branches. RIP-relative operands are shown as their displacement, as objdump
+    // shows them (`0x0(%rip)`; disasm.ts), whatever the address.
     const end = offset + length;
-    const relative = decodeNext(code, offset, end) !== length || decoded.relOffset >= 0 || decoded.ripRelative;
+    const relative = decodeNext(code, offset, end) !== length || decoded.relOffset >= 0;
     const key = Buffer.from(code.buffer, code.byteOffset + offset, length).toString('latin1') + (relative ? `@${address}` : '');
     let text = instructionTexts.get(key);
     if (text === undefined) {
