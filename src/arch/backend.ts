@@ -182,4 +182,6 @@ export interface ArchBackend {
   addressArguments(code: Uint8Array, callOffset: number): Map<number, number>;
   /** The instruction as assembler text for people, as the platform's disassembler prints it. */
   instructionText(code: Uint8Array, offset: number, length: number, address: number): string;
+  /** Whether that text depends on the instruction's address (a relative branch's target), or only on its bytes. */
+  textDependsOnAddress(code: Uint8Array, offset: number, length: number): boolean;
 }

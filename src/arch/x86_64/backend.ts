@@ -47,8 +47,7 @@ export const x86_64Backend: ArchBackend = {
     // the same way in hundreds of functions); the text depends on the address only for
     // relative branches. RIP-relative operands are shown as their displacement, as objdump
     // shows them (`0x0(%rip)`; disasm.ts), whatever the address.
-    const end = offset + length;
-    const relative = decodeNext(code, offset, end) !== length || decoded.relOffset >= 0;
+    const relative = this.textDependsOnAddress(code, offset, length);
     const key = Buffer.from(code.buffer, code.byteOffset + offset, length).toString('latin1') + (relative ? `@${address}` : '');
     let text = instructionTexts.get(key);
     if (text === undefined) {
@@ -57,6 +56,10 @@ export const x86_64Backend: ArchBackend = {
       instructionTexts.set(key, text);
     }
     return text;
+  },
+
+  textDependsOnAddress(code: Uint8Array, offset: number, length: number): boolean {
+    return decodeNext(code, offset, offset + length) !== length || decoded.relOffset >= 0;
   },
 
   dataReference(relocationType: number) {
