@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { x86_64Backend } from '../src/arch/x86_64/backend.js';
 import { disassembleOne } from '../src/arch/x86_64/disasm.js';
 
 const run = promisify(execFile);
@@ -110,6 +111,19 @@ describe('disassembleOne', () => {
     expect(dis('eb fc', 0)).toBe('jmp 0xfffffffffffffffe');
     expect(dis('e8 00 00 00 00', 0xffffffff81000000n)).toBe('call 0xffffffff81000005');
     expect(dis('e8 00 00 00 00', 0x1000)).toBe('call 0x1005');
+  });
+
+  it("the backend's text of a relative branch, made once per bytes and retargeted, is the disassembler's at every address", () => {
+    // call, jmp rel32 and rel8, jcc rel32 and rel8, loop, jrcxz, bnd jmp, xbegin, and the
+    // 16-bit form (66 e9), which the backend leaves to the disassembler.
+    const branches = ['e8 00 00 00 00', 'e8 fb ff ff ff', 'e9 10 00 00 00', 'eb fe', 'eb 05', '0f 84 10 00 00 00', '74 f0', 'e2 fe', 'e3 02', 'f2 e9 00 00 00 00', 'c7 f8 00 01 00 00', '66 e9 01 00'];
+    const addresses = [0, 7, 0x22, 0x1000, 0xfff0, 0x7fff_fff0];
+    for (const branch of branches) {
+      const code = hex(branch);
+      for (const address of addresses) {
+        expect(x86_64Backend.instructionText(code, 0, code.length, address), `${branch} at 0x${address.toString(16)}`).toBe(disassembleOne(code, 0, code.length, address));
+      }
+    }
   });
 
   it('reads the instruction at an offset of a larger buffer', () => {

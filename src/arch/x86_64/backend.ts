@@ -11,6 +11,35 @@ import { MAX_INSTRUCTION, decodeSection } from './scan.js';
 const instructionTexts = new Map<string, string>();
 const MAX_INSTRUCTION_TEXTS = 100_000;
 
+/**
+ * A relative branch's text is its text at address 0 with the target written anew: the
+ * target (`jmp 0x43`, `call 0x22`) is the last operand, in hex. Made once per bytes, from
+ * the disassembler's own text, and used only where that text ends with the target this
+ * decoder computes (not for 16-bit displacements, whose targets wrap). Otherwise undefined:
+ * the disassembler is asked at the address.
+ */
+function branchText(code: Uint8Array, offset: number, length: number, address: number, bytes: string): string | undefined {
+  if (decodeNext(code, offset, offset + length) !== length || decoded.relOffset < 0 || decoded.relSize === 2) return undefined;
+  const displacement = decoded.displacement;
+  let head = branchHeads.get(bytes);
+  if (head === undefined) {
+    const atZero = disassembleOne(code, offset, length, 0);
+    const target = targetHex(length + displacement);
+    head = atZero.endsWith(target) ? atZero.slice(0, atZero.length - target.length) : null;
+    if (branchHeads.size >= MAX_INSTRUCTION_TEXTS) branchHeads.clear();
+    branchHeads.set(bytes, head);
+  }
+  return head === null ? undefined : head + targetHex(address + length + displacement);
+}
+
+/** A branch target as the disassembler writes it: 64-bit, hex, no leading zeros. */
+function targetHex(target: number): string {
+  return `0x${(BigInt(target) & 0xffff_ffff_ffff_ffffn).toString(16)}`;
+}
+
+/** Branch texts without their target, by instruction bytes; null where the text does not end with the target. */
+const branchHeads = new Map<string, string | null>();
+
 /** e_machine of x86-64 objects (gABI). */
 const EM_X86_64 = 62;
 
@@ -48,7 +77,12 @@ export const x86_64Backend: ArchBackend = {
     // relative branches. RIP-relative operands are shown as their displacement, as objdump
     // shows them (`0x0(%rip)`; disasm.ts), whatever the address.
     const relative = this.textDependsOnAddress(code, offset, length);
-    const key = Buffer.from(code.buffer, code.byteOffset + offset, length).toString('latin1') + (relative ? `@${address}` : '');
+    const bytes = Buffer.from(code.buffer, code.byteOffset + offset, length).toString('latin1');
+    if (relative) {
+      const text = branchText(code, offset, length, address, bytes);
+      if (text !== undefined) return text;
+    }
+    const key = bytes + (relative ? `@${address}` : '');
     let text = instructionTexts.get(key);
     if (text === undefined) {
       if (instructionTexts.size >= MAX_INSTRUCTION_TEXTS) instructionTexts.clear();
@@ -59,7 +93,10 @@ export const x86_64Backend: ArchBackend = {
   },
 
   textDependsOnAddress(code: Uint8Array, offset: number, length: number): boolean {
-    return decodeNext(code, offset, offset + length) !== length || decoded.relOffset >= 0;
+    if (decodeNext(code, offset, offset + length) !== length || decoded.relOffset >= 0) return true;
+    // xbegin (c7 f8 rel) is decoded as a mov's immediate, but printed with its target.
+    const imm = decoded.immOffset;
+    return imm >= 2 && code[offset + imm - 1] === 0xf8 && code[offset + imm - 2] === 0xc7;
   },
 
   dataReference(relocationType: number) {
