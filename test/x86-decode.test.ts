@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { branchTarget, decodeInsn, insnLength, type InsnKind, type X86Insn } from '../src/arch/x86_64/decode.js';
+import { branchTarget, decodeInsn, decodeNext, decoded, insnLength, type InsnKind, type X86Insn } from '../src/arch/x86_64/decode.js';
 import { upperBound } from '../src/sorted.js';
 
 const run = promisify(execFile);
@@ -280,6 +280,41 @@ describe('decodeInsn: hand-written encodings', () => {
       const d = decodeInsn(buf, p);
       const n = insnLength(buf, p);
       if (d ? d.length < 1 || d.length > 15 || p + d.length > buf.length || n !== d.length : n !== 0) problems.push(`@${p}`);
+    }
+    expect(problems.slice(0, 10)).toEqual([]);
+  });
+
+  it('decodeNext, with its fast path for plain opcodes, says what decodeInsn says', () => {
+    const kinds: readonly InsnKind[] = ['other', 'call', 'jump', 'cond-jump', 'indirect-call', 'indirect-jump', 'ret', 'trap'];
+    const problems: string[] = [];
+    const buf = new Uint8Array(24);
+    // Every opcode of the one-byte and 0f maps, bare and after REX, with every ModRM byte and
+    // the SIB bytes that change the length; the tail both as zeros and as ff.
+    for (const prefix of [[], [0x40], [0x48], [0x0f], [0x4c, 0x0f], [0x66]]) {
+      for (const tail of [0x00, 0xff]) {
+        for (let op = 0; op < 256; op++) {
+          for (let modrm = 0; modrm < 256; modrm++) {
+            for (const sib of [0x00, 0x25]) {
+              buf.fill(tail);
+              buf.set([...prefix, op, modrm, sib]);
+              const insn = decodeInsn(buf, 0);
+              const length = decodeNext(buf, 0, buf.length);
+              const same = insn
+                ? length === insn.length &&
+                  kinds[decoded.kind] === insn.kind &&
+                  decoded.relOffset === (insn.relOffset ?? -1) &&
+                  decoded.relSize === (insn.relSize ?? 0) &&
+                  decoded.displacement === (insn.displacement ?? 0) &&
+                  decoded.dispOffset === (insn.dispOffset ?? -1) &&
+                  decoded.ripRelative === (insn.ripRelative ?? false) &&
+                  decoded.immOffset === (insn.immOffset ?? -1) &&
+                  decoded.immSize === (insn.immSize ?? 0)
+                : length === 0;
+              if (!same) problems.push(Buffer.from(buf.subarray(0, prefix.length + 3)).toString('hex'));
+            }
+          }
+        }
+      }
     }
     expect(problems.slice(0, 10)).toEqual([]);
   });

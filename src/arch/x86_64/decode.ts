@@ -59,6 +59,8 @@ export interface X86Insn {
 // bit  6     ModRM.mod is ignored and treated as 3 (mov to/from CR/DR)
 // bit  7     needs ModRM.reg (or prefix) dependent handling, see `group` below
 // bits 8..10 branch kind
+// bit  11    one-byte map only: an escape to another map (0f, VEX, EVEX, XOP),
+//            so that the common one-byte opcode costs a single test
 // ---------------------------------------------------------------------------
 
 const I_NONE = 0;
@@ -74,12 +76,21 @@ const I_D = 9; // imm32 regardless of prefixes (XOP map 0a)
 const I_BB = 10; // two imm8 (SSE4a extrq/insertq)
 const I_MASK = 0x0f;
 
+/** Size in bytes of each immediate kind that has one whatever the prefixes; 0 for the others. */
+const FIXED_SIZE = new Uint8Array(16);
+FIXED_SIZE[I_B] = 1;
+FIXED_SIZE[I_W] = 2;
+FIXED_SIZE[I_WB] = 3;
+FIXED_SIZE[I_REL8] = 1;
+FIXED_SIZE[I_D] = 4;
+FIXED_SIZE[I_BB] = 2;
+
 const F_MODRM = 0x10;
 const F_INVALID = 0x20;
 const F_FORCE_REG = 0x40;
 const F_GROUP = 0x80;
+const F_ESCAPE = 0x800;
 
-const K_OTHER = 0;
 export const K_CALL = 1;
 export const K_JUMP = 2;
 export const K_COND = 3;
@@ -149,12 +160,12 @@ function buildTables(): void {
     T1[b + 6] = F_INVALID;
     T1[b + 7] = F_INVALID;
   }
-  T1[0x0f] = 0; // escape, dispatched before the table lookup
+  T1[0x0f] = F_ESCAPE;
   // 26/2e/36/3e are prefixes and never reach the table.
   // 40..4f REX, 50..5f push/pop reg: no operands bytes.
   T1[0x60] = F_INVALID; // pusha
   T1[0x61] = F_INVALID; // popa
-  T1[0x62] = F_INVALID; // EVEX, dispatched separately
+  T1[0x62] = F_ESCAPE; // EVEX
   T1[0x63] = F_MODRM; // movsxd
   T1[0x68] = I_Z;
   T1[0x69] = F_MODRM | I_Z;
@@ -166,7 +177,7 @@ function buildTables(): void {
   T1[0x82] = F_INVALID; // alias of 80 outside 64-bit mode
   T1[0x83] = F_MODRM | I_B;
   set(T1, 0x84, 0x8e, F_MODRM);
-  T1[0x8f] = F_MODRM | F_GROUP; // pop Ev (/0); other reg values are XOP
+  T1[0x8f] = F_MODRM | F_GROUP | F_ESCAPE; // pop Ev (/0); other reg values are XOP
   T1[0x9a] = F_INVALID; // far call ptr16:32
   set(T1, 0xa0, 0xa3, I_MOFFS);
   T1[0xa8] = I_B;
@@ -177,8 +188,8 @@ function buildTables(): void {
   T1[0xc1] = F_MODRM | I_B;
   T1[0xc2] = I_W | kind(K_RET);
   T1[0xc3] = kind(K_RET);
-  T1[0xc4] = F_INVALID; // VEX3, dispatched separately
-  T1[0xc5] = F_INVALID; // VEX2, dispatched separately
+  T1[0xc4] = F_ESCAPE; // VEX3
+  T1[0xc5] = F_ESCAPE; // VEX2
   T1[0xc6] = F_MODRM | I_B | F_GROUP; // mov Eb,Ib (/0), xabort (c6 f8)
   T1[0xc7] = F_MODRM | I_Z | F_GROUP; // mov Ev,Iz (/0), xbegin (c7 f8 rel)
   T1[0xc8] = I_WB;
@@ -257,36 +268,140 @@ function buildTables(): void {
 
 buildTables();
 
+// What a ModRM byte with a memory operand (mod != 3) brings after it, by the byte:
+// table lookups instead of tests of mod and rm, whose outcomes no branch predictor
+// can guess in compiled code.
+const M_DISP_SIZE = 0x07; // displacement bytes that mod and rm alone imply: 0, 1 or 4
+const M_SIB = 0x08; // rm=100: a SIB byte follows
+const M_SIB_DISP32 = 0x10; // mod=00 with SIB: base=101 means "no base, disp32"
+const M_RIP = 0x20; // mod=00, rm=101: 64-bit mode turns "disp32 only" into RIP-relative
+
+/** The M_* of every ModRM byte; 0 for register operands (mod=11) and the plainest memory ones. */
+const MODRM_FORMS = new Uint8Array(256);
+for (let modrm = 0; modrm < 0xc0; modrm++) {
+  const mod = modrm >> 6;
+  const rm = modrm & 7;
+  let form = mod === 1 ? 1 : mod === 2 ? 4 : 0;
+  if (rm === 4) form |= M_SIB | (mod === 0 ? M_SIB_DISP32 : 0);
+  else if (mod === 0 && rm === 5) form |= 4 | M_RIP;
+  MODRM_FORMS[modrm] = form;
+}
+
 // ---------------------------------------------------------------------------
-// Core decoder. Results go to module-level scratch variables so that the hot
-// loop allocates nothing; `decodeInsn` copies them into the public object.
+// Core decoder. It returns everything it found as one small integer, the
+// instruction's "shape" (layout below): a V8 small integer lives in a register,
+// so the hot loop neither allocates nor stores to memory per instruction, and a
+// linear sweep tests the few bits it cares about (is there a branch field, a
+// RIP-relative one?) at once. The public forms unpack it.
 // ---------------------------------------------------------------------------
 
-let oKind = 0;
-let oRelOff = 0;
-let oRelSize = 0;
-let oDisp = 0;
-let oDispOff = 0;
-let oDispSize = 0;
-let oImmOff = 0;
-let oImmSize = 0;
-let oRip = false;
+/** Bits 0..3: the length in bytes, 1..15; a shape of 0 means undecodable. */
+export const SHAPE_LENGTH = 0xf;
+/** Bits 4..6: K_*. */
+const SHAPE_KIND_SHIFT = 4;
+/**
+ * Bits 7..10 and 11..14: offset and size of the field that follows opcode and ModRM
+ * (size 0: none). It is a branch displacement when SHAPE_RELATIVE is set, else an
+ * immediate: an instruction has one or the other.
+ */
+const SHAPE_FIELD_OFFSET_SHIFT = 7;
+const SHAPE_FIELD_SIZE_SHIFT = 11;
+export const SHAPE_RELATIVE = 1 << 15;
+/** Bits 16..19 and 20..23: offset and size of the ModRM displacement (size 0: none). */
+const SHAPE_DISP_OFFSET_SHIFT = 16;
+const SHAPE_DISP_SIZE_SHIFT = 20;
+/** RIP-relative ModRM addressing (mod=00, rm=101); its displacement is 4 bytes. */
+export const SHAPE_RIP = 1 << 24;
 
-function readSigned(code: Uint8Array, p: number, size: number): number {
+/** K_* of a shape. */
+export function shapeKind(shape: number): number {
+  return (shape >> SHAPE_KIND_SHIFT) & 7;
+}
+
+/** Offset from the instruction's start of its immediate or branch displacement field. */
+export function shapeFieldOffset(shape: number): number {
+  return (shape >> SHAPE_FIELD_OFFSET_SHIFT) & 0xf;
+}
+
+/** Size of that field; 0 if the instruction has none. */
+export function shapeFieldSize(shape: number): number {
+  return (shape >> SHAPE_FIELD_SIZE_SHIFT) & 0xf;
+}
+
+/** Offset of the ModRM displacement field. */
+export function shapeDispOffset(shape: number): number {
+  return (shape >> SHAPE_DISP_OFFSET_SHIFT) & 0xf;
+}
+
+/** Size of the ModRM displacement field; 0 if the instruction has none. */
+function shapeDispSize(shape: number): number {
+  return (shape >> SHAPE_DISP_SIZE_SHIFT) & 0xf;
+}
+
+/** The signed little-endian field of `size` (1, 2 or 4) bytes at `p`. */
+export function readSigned(code: Uint8Array, p: number, size: number): number {
   if (size === 1) return (code[p] << 24) >> 24;
   if (size === 2) return ((code[p] | (code[p + 1] << 8)) << 16) >> 16;
   return code[p] | (code[p + 1] << 8) | (code[p + 2] << 16) | (code[p + 3] << 24);
 }
 
-/** Returns the instruction length, or 0 if invalid / truncated. */
+// ---------------------------------------------------------------------------
+// Fast path. Most instructions of compiled code are one-byte opcodes with no
+// prefix but REX: for them decodeShape does decodeCore's work in few enough
+// lines that V8 inlines it into the sweep, which then makes no call for them.
+// It gives exactly decodeCore's shapes: with 15 bytes at hand no read can run
+// past the end, and the longest such instruction has 12 bytes. (The 0f map's
+// common opcodes, movzx and jcc rel32 among them, go the same way.)
+// ---------------------------------------------------------------------------
+
+/**
+ * What the fast path needs of each opcode it takes: the shape bits the opcode alone gives
+ * (kind; size of the immediate or branch displacement with no 66 or 67 prefix, and which
+ * of the two it is), and PLAIN_* flags. 0 for the opcodes it leaves to decodeCore:
+ * prefixes, escapes to other maps, invalid ones, groups but the three below.
+ */
+const PLAIN = new Int32Array(256);
+/** The same for the opcodes after 0f. */
+const PLAIN_0F = new Int32Array(256);
+const PLAIN_SHAPE = (1 << 25) - 1;
+const PLAIN_MODRM = 1 << 25;
+const PLAIN_IMM64_WITH_REX_W = 1 << 26;
+/** Plain only with ModRM.reg 0: c6 /0 and c7 /0 (mov; other values are xabort, xbegin or invalid), 8f /0 (pop; others are XOP). */
+const PLAIN_REG_0 = 1 << 27;
+const PLAIN_TAKEN = 1 << 28;
+
+/** The PLAIN entry for the opcode with table entry `e`, flags `flags` added. */
+function plainEntry(e: number, flags: number): number {
+  const imm = e & I_MASK;
+  // The sizes that depend on prefixes, without them.
+  const size = imm === I_Z || imm === I_RELZ || imm === I_V ? 4 : imm === I_MOFFS ? 8 : FIXED_SIZE[imm];
+  return (
+    PLAIN_TAKEN |
+    flags |
+    (((e >> K_SHIFT) & 7) << SHAPE_KIND_SHIFT) |
+    (size << SHAPE_FIELD_SIZE_SHIFT) |
+    (imm === I_REL8 || imm === I_RELZ ? SHAPE_RELATIVE : 0) |
+    ((e & F_MODRM) !== 0 ? PLAIN_MODRM : 0) |
+    (imm === I_V ? PLAIN_IMM64_WITH_REX_W : 0)
+  );
+}
+
+for (let b = 0; b < 256; b++) {
+  const e = T1[b];
+  if (b === 0xc6 || b === 0xc7 || b === 0x8f) PLAIN[b] = plainEntry(e, PLAIN_REG_0);
+  else if (PFX[b] === P_NONE && (e & (F_ESCAPE | F_GROUP | F_INVALID)) === 0) PLAIN[b] = plainEntry(e, 0);
+  const e0f = T0F[b];
+  // 0f 38 and 0f 3a (escapes) are F_INVALID in T0F.
+  if ((e0f & (F_GROUP | F_INVALID | F_FORCE_REG)) === 0) PLAIN_0F[b] = plainEntry(e0f, 0);
+}
+
+/** The shape of the instruction at `start` (before `end`, within `code`), or 0 if invalid / truncated. */
 function decodeCore(code: Uint8Array, start: number, end: number): number {
   // The architectural limit is 15 bytes; anything longer raises #GP.
   const lim = end - start > 15 ? start + 15 : end;
-  oKind = K_OTHER;
-  oRelSize = 0;
-  oDispSize = 0;
-  oImmSize = 0;
-  oRip = false;
+  let dispSize = 0;
+  let dispOffset = 0;
+  let rip = false;
 
   let p = start;
   let has66 = false;
@@ -341,67 +456,69 @@ function decodeCore(code: Uint8Array, start: number, end: number): number {
   // REX.W wins over 66 for operand size.
   const op16 = has66 && !rexW;
   p++; // past the first opcode byte
-  let e: number;
-  let legacyMap = 0; // 1 = one-byte map, 2 = 0f map, 0 = anything else
+  let e = T1[b];
+  let legacyMap = 1; // 1 = one-byte map, 2 = 0f map, 0 = anything else
   let op = b;
 
-  if (b === 0x0f) {
-    if (p >= lim) return 0;
-    op = code[p++];
-    if (op === 0x38) {
+  if ((e & F_ESCAPE) !== 0) {
+    legacyMap = 0;
+    if (b === 0x0f) {
       if (p >= lim) return 0;
       op = code[p++];
-      e = T38[op];
-    } else if (op === 0x3a) {
-      if (p >= lim) return 0;
-      op = code[p++];
-      e = T3A[op];
+      if (op === 0x38) {
+        if (p >= lim) return 0;
+        op = code[p++];
+        e = T38[op];
+      } else if (op === 0x3a) {
+        if (p >= lim) return 0;
+        op = code[p++];
+        e = T3A[op];
+      } else {
+        e = T0F[op];
+        legacyMap = 2;
+      }
+    } else if (b === 0xc5) {
+      // Two-byte VEX: in 64-bit mode c5 is always VEX (LDS is gone).
+      if (p + 1 >= lim) return 0;
+      op = code[p + 1];
+      p += 2;
+      // vzeroupper / vzeroall are the only VEX forms without ModRM.
+      e = op === 0x77 ? 0 : TV1[op];
+    } else if (b === 0xc4) {
+      if (p + 2 >= lim) return 0;
+      const m = code[p] & 0x1f;
+      op = code[p + 2];
+      p += 3;
+      if (m === 1) e = op === 0x77 ? 0 : TV1[op];
+      else if (m === 2) e = TV2[op];
+      else if (m === 3) e = TV3[op];
+      else return 0;
+    } else if (b === 0x62) {
+      // EVEX: P0 bit 3 is reserved-zero and P1 bit 2 reserved-one; objdump
+      // rejects violations, and this is what separates EVEX from garbage.
+      if (p + 3 >= lim) return 0;
+      const p0 = code[p];
+      if ((p0 & 0x08) !== 0 || (code[p + 1] & 0x04) === 0) return 0;
+      const m = p0 & 7;
+      op = code[p + 3];
+      p += 4;
+      if (m === 1) e = TV1[op];
+      else if (m === 2 || m === 5 || m === 6) e = TV2[op];
+      else if (m === 3) e = TV3[op];
+      else return 0;
+    } else if (p < lim && (code[p] & 0x38) !== 0) {
+      // 8f: XOP shares it with pop Ev; a nonzero ModRM.reg field selects XOP.
+      if (p + 2 >= lim) return 0;
+      const m = code[p] & 0x1f;
+      op = code[p + 2];
+      p += 3;
+      if (m === 8) e = TV3[op];
+      else if (m === 9) e = TV2[op];
+      else if (m === 10) e = TXA[op];
+      else return 0;
     } else {
-      e = T0F[op];
-      legacyMap = 2;
+      legacyMap = 1; // 8f /0: pop Ev
     }
-  } else if (b === 0xc5) {
-    // Two-byte VEX: in 64-bit mode c5 is always VEX (LDS is gone).
-    if (p + 1 >= lim) return 0;
-    op = code[p + 1];
-    p += 2;
-    // vzeroupper / vzeroall are the only VEX forms without ModRM.
-    e = op === 0x77 ? 0 : TV1[op];
-  } else if (b === 0xc4) {
-    if (p + 2 >= lim) return 0;
-    const m = code[p] & 0x1f;
-    op = code[p + 2];
-    p += 3;
-    if (m === 1) e = op === 0x77 ? 0 : TV1[op];
-    else if (m === 2) e = TV2[op];
-    else if (m === 3) e = TV3[op];
-    else return 0;
-  } else if (b === 0x62) {
-    // EVEX: P0 bit 3 is reserved-zero and P1 bit 2 reserved-one; objdump
-    // rejects violations, and this is what separates EVEX from garbage.
-    if (p + 3 >= lim) return 0;
-    const p0 = code[p];
-    if ((p0 & 0x08) !== 0 || (code[p + 1] & 0x04) === 0) return 0;
-    const m = p0 & 7;
-    op = code[p + 3];
-    p += 4;
-    if (m === 1) e = TV1[op];
-    else if (m === 2 || m === 5 || m === 6) e = TV2[op];
-    else if (m === 3) e = TV3[op];
-    else return 0;
-  } else if (b === 0x8f && p < lim && (code[p] & 0x38) !== 0) {
-    // XOP shares 8f with pop Ev; a nonzero ModRM.reg field selects XOP.
-    if (p + 2 >= lim) return 0;
-    const m = code[p] & 0x1f;
-    op = code[p + 2];
-    p += 3;
-    if (m === 8) e = TV3[op];
-    else if (m === 9) e = TV2[op];
-    else if (m === 10) e = TXA[op];
-    else return 0;
-  } else {
-    e = T1[b];
-    legacyMap = 1;
   }
 
   if ((e & F_INVALID) !== 0) return 0;
@@ -410,24 +527,19 @@ function decodeCore(code: Uint8Array, start: number, end: number): number {
   if ((e & F_MODRM) !== 0) {
     if (p >= lim) return 0;
     modrm = code[p++];
-    if (modrm < 0xc0 && (e & F_FORCE_REG) === 0) {
-      const mod = modrm >> 6;
-      const rm = modrm & 7;
-      if (rm === 4) {
+    const form = (e & F_FORCE_REG) === 0 ? MODRM_FORMS[modrm] : 0;
+    if (form !== 0) {
+      dispSize = form & M_DISP_SIZE;
+      if ((form & M_SIB) !== 0) {
         if (p >= lim) return 0;
         // SIB with base=101 and mod=00 means "no base, disp32".
-        if (mod === 0 && (code[p] & 7) === 5) oDispSize = 4;
+        if ((form & M_SIB_DISP32) !== 0 && (code[p] & 7) === 5) dispSize = 4;
         p++;
-      } else if (mod === 0 && rm === 5) {
-        // 64-bit mode turns the 32-bit "disp32 only" form into RIP-relative.
-        oDispSize = 4;
-        oRip = true;
       }
-      if (mod === 1) oDispSize = 1;
-      else if (mod === 2) oDispSize = 4;
-      if (oDispSize !== 0) {
-        oDispOff = p - start;
-        p += oDispSize;
+      rip = (form & M_RIP) !== 0;
+      if (dispSize !== 0) {
+        dispOffset = p - start;
+        p += dispSize;
         if (p > lim) return 0;
       }
     }
@@ -473,53 +585,21 @@ function decodeCore(code: Uint8Array, start: number, end: number): number {
     }
   }
 
-  oKind = k;
+  let shape = (k << SHAPE_KIND_SHIFT) | (dispSize << SHAPE_DISP_SIZE_SHIFT) | (dispOffset << SHAPE_DISP_OFFSET_SHIFT) | (rip ? SHAPE_RIP : 0);
   if (imm !== I_NONE) {
-    let size: number;
-    switch (imm) {
-      case I_B:
-        size = 1;
-        break;
-      case I_W:
-        size = 2;
-        break;
-      case I_Z:
-        size = op16 ? 2 : 4;
-        break;
-      case I_V:
-        size = rexW ? 8 : op16 ? 2 : 4;
-        break;
-      case I_BB:
-        size = 2;
-        break;
-      case I_WB:
-        size = 3;
-        break;
-      case I_MOFFS:
-        size = has67 ? 4 : 8;
-        break;
-      case I_REL8:
-        size = 1;
-        break;
-      case I_RELZ:
-        size = op16 ? 2 : 4;
-        break;
-      default: // I_D
-        size = 4;
-        break;
+    let size = FIXED_SIZE[imm];
+    if (size === 0) {
+      // The sizes that depend on prefixes.
+      if (imm === I_Z || imm === I_RELZ) size = op16 ? 2 : 4;
+      else if (imm === I_V) size = rexW ? 8 : op16 ? 2 : 4;
+      else size = has67 ? 4 : 8; // I_MOFFS
     }
     if (p + size > lim) return 0;
-    if (imm === I_REL8 || imm === I_RELZ) {
-      oRelOff = p - start;
-      oRelSize = size;
-      oDisp = readSigned(code, p, size);
-    } else {
-      oImmOff = p - start;
-      oImmSize = size;
-    }
+    shape |= ((p - start) << SHAPE_FIELD_OFFSET_SHIFT) | (size << SHAPE_FIELD_SIZE_SHIFT);
+    if (imm === I_REL8 || imm === I_RELZ) shape |= SHAPE_RELATIVE;
     p += size;
   }
-  return p - start;
+  return shape | (p - start);
 }
 
 function validRange(code: Uint8Array, offset: number, end: number | undefined): number {
@@ -537,22 +617,8 @@ function validRange(code: Uint8Array, offset: number, end: number | undefined): 
  * keeps every result the same object shape for the JIT.
  */
 export function decodeInsn(code: Uint8Array, offset: number, end?: number): X86Insn | null {
-  const e = validRange(code, offset, end);
-  if (e < 0) return null;
-  const length = decodeCore(code, offset, e);
-  if (length === 0) return null;
-  return {
-    length,
-    kind: KIND_NAMES[oKind],
-    relOffset: oRelSize !== 0 ? oRelOff : undefined,
-    relSize: oRelSize !== 0 ? oRelSize : undefined,
-    displacement: oRelSize !== 0 ? oDisp : undefined,
-    dispOffset: oDispSize !== 0 ? oDispOff : undefined,
-    dispSize: oDispSize !== 0 ? oDispSize : undefined,
-    immOffset: oImmSize !== 0 ? oImmOff : undefined,
-    immSize: oImmSize !== 0 ? oImmSize : undefined,
-    ripRelative: oRip ? true : undefined,
-  };
+  const insn = emptyInsn();
+  return decodeInto(code, offset, end, insn) ? insn : null;
 }
 
 /** A reusable result for decodeInto. */
@@ -579,52 +645,119 @@ export function emptyInsn(): X86Insn {
 export function decodeInto(code: Uint8Array, offset: number, end: number | undefined, out: X86Insn): boolean {
   const e = validRange(code, offset, end);
   if (e < 0) return false;
-  const length = decodeCore(code, offset, e);
-  if (length === 0) return false;
-  out.length = length;
-  out.kind = KIND_NAMES[oKind];
-  out.relOffset = oRelSize !== 0 ? oRelOff : undefined;
-  out.relSize = oRelSize !== 0 ? oRelSize : undefined;
-  out.displacement = oRelSize !== 0 ? oDisp : undefined;
-  out.dispOffset = oDispSize !== 0 ? oDispOff : undefined;
-  out.dispSize = oDispSize !== 0 ? oDispSize : undefined;
-  out.immOffset = oImmSize !== 0 ? oImmOff : undefined;
-  out.immSize = oImmSize !== 0 ? oImmSize : undefined;
-  out.ripRelative = oRip ? true : undefined;
+  const shape = decodeCore(code, offset, e);
+  if (shape === 0) return false;
+  const fieldSize = shapeFieldSize(shape);
+  const relative = fieldSize !== 0 && (shape & SHAPE_RELATIVE) !== 0;
+  const immediate = fieldSize !== 0 && !relative;
+  const dispSize = shapeDispSize(shape);
+  out.length = shape & SHAPE_LENGTH;
+  out.kind = KIND_NAMES[shapeKind(shape)];
+  out.relOffset = relative ? shapeFieldOffset(shape) : undefined;
+  out.relSize = relative ? fieldSize : undefined;
+  out.displacement = relative ? readSigned(code, offset + shapeFieldOffset(shape), fieldSize) : undefined;
+  out.dispOffset = dispSize !== 0 ? shapeDispOffset(shape) : undefined;
+  out.dispSize = dispSize !== 0 ? dispSize : undefined;
+  out.immOffset = immediate ? shapeFieldOffset(shape) : undefined;
+  out.immSize = immediate ? fieldSize : undefined;
+  out.ripRelative = (shape & SHAPE_RIP) !== 0 ? true : undefined;
   return true;
 }
 
 /**
- * Length of the instruction at `offset`, or 0 if invalid/truncated. Allocation
- * free, for callers that only need boundaries.
+ * The shape of the instruction at `offset` (before `end`), or 0 if undecodable: for
+ * linear sweeps, which read the fields they need from it (see SHAPE_LENGTH and below).
  */
+function decodeShape(code: Uint8Array, offset: number, end: number): number {
+  if (offset < 0 || offset >= end || end > code.length) return 0;
+  return decodeShapeInRange(code, offset, end);
+}
+
 /**
- * The fields of the last instruction `decodeNext` decoded, as plain numbers: scanning a
- * section decodes millions of instructions, and this way none of them becomes an object.
+ * decodeShape for an `offset` in [0, `end`), `end` at most the code's length: for sweeps,
+ * whose offsets are in range by construction. It takes the fast path and is small
+ * enough for V8 to inline into them (bytecode of at most 460 bytes: it has 430), so that
+ * most instructions cost no call; it leaves what the fast path does not take to
+ * decodeCore, and so the instructions within 15 bytes of the end, where decodeCore checks
+ * every read.
+ */
+export function decodeShapeInRange(code: Uint8Array, offset: number, end: number): number {
+  plain: {
+    if (end - offset < 15) break plain;
+    let p = offset;
+    let b = code[p];
+    let rex = 0;
+    if ((b & 0xf0) === 0x40) {
+      rex = b;
+      b = code[++p];
+    }
+    const plain = b === 0x0f ? PLAIN_0F[code[++p]] : PLAIN[b];
+    // Not a plain opcode; or undefined, `offset` not being an integer: decodeCore says no.
+    if (!(plain > 0)) break plain;
+    p++;
+    let shape = plain & PLAIN_SHAPE;
+    if ((plain & PLAIN_MODRM) !== 0) {
+      const modrm = code[p++];
+      if ((plain & PLAIN_REG_0) !== 0 && (modrm & 0x38) !== 0) break plain;
+      const form = MODRM_FORMS[modrm];
+      if (form !== 0) {
+        let dispSize = form & M_DISP_SIZE;
+        if ((form & M_SIB) !== 0) {
+          if ((form & M_SIB_DISP32) !== 0 && (code[p] & 7) === 5) dispSize = 4;
+          p++;
+        }
+        if ((form & M_RIP) !== 0) shape |= SHAPE_RIP;
+        if (dispSize !== 0) {
+          shape |= (dispSize << SHAPE_DISP_SIZE_SHIFT) | ((p - offset) << SHAPE_DISP_OFFSET_SHIFT);
+          p += dispSize;
+        }
+      }
+    }
+    // b8+r with REX.W: the immediate grows from 4 to 8 bytes.
+    if ((rex & 8) !== 0 && (plain & PLAIN_IMM64_WITH_REX_W) !== 0) shape += 4 << SHAPE_FIELD_SIZE_SHIFT;
+    const size = shapeFieldSize(shape);
+    if (size !== 0) {
+      shape |= (p - offset) << SHAPE_FIELD_OFFSET_SHIFT;
+      p += size;
+    }
+    return shape | (p - offset);
+  }
+  return decodeCore(code, offset, end);
+}
+
+/**
+ * The fields of the last instruction `decodeNext` decoded, as plain numbers, for callers
+ * that look at a few instructions here and there; scanning a whole section reads shapes.
  * Offsets are from the instruction's first byte; -1 where the instruction has no such field.
  */
 export const decoded = { kind: 0, relOffset: -1, relSize: 0, displacement: 0, dispOffset: -1, ripRelative: false, immOffset: -1, immSize: 0 };
 
 /** Decodes the instruction at `offset` (before `end`) into `decoded`; its length, or 0 if undecodable. */
 export function decodeNext(code: Uint8Array, offset: number, end: number): number {
-  if (offset < 0 || offset >= end || end > code.length) return 0;
-  const length = decodeCore(code, offset, end);
-  if (length === 0) return 0;
-  decoded.kind = oKind;
-  decoded.relOffset = oRelSize !== 0 ? oRelOff : -1;
-  decoded.relSize = oRelSize;
-  decoded.displacement = oRelSize !== 0 ? oDisp : 0;
-  decoded.dispOffset = oDispSize !== 0 ? oDispOff : -1;
-  decoded.ripRelative = oRip;
-  decoded.immOffset = oImmSize !== 0 ? oImmOff : -1;
-  decoded.immSize = oImmSize;
-  return length;
+  const shape = decodeShape(code, offset, end);
+  if (shape === 0) return 0;
+  const fieldSize = shapeFieldSize(shape);
+  const relative = fieldSize !== 0 && (shape & SHAPE_RELATIVE) !== 0;
+  const immediate = fieldSize !== 0 && !relative;
+  decoded.kind = shapeKind(shape);
+  decoded.relOffset = relative ? shapeFieldOffset(shape) : -1;
+  decoded.relSize = relative ? fieldSize : 0;
+  decoded.displacement = relative ? readSigned(code, offset + shapeFieldOffset(shape), fieldSize) : 0;
+  decoded.dispOffset = shapeDispSize(shape) !== 0 ? shapeDispOffset(shape) : -1;
+  decoded.ripRelative = (shape & SHAPE_RIP) !== 0;
+  decoded.immOffset = immediate ? shapeFieldOffset(shape) : -1;
+  decoded.immSize = immediate ? fieldSize : 0;
+  return shape & SHAPE_LENGTH;
 }
 
+/**
+ * Length of the instruction at `offset`, or 0 if invalid/truncated. Allocation
+ * free, for callers that only need boundaries.
+ */
 export function insnLength(code: Uint8Array, offset: number, end?: number): number {
   const e = validRange(code, offset, end);
   if (e < 0) return 0;
-  return decodeCore(code, offset, e);
+  return decodeCore(code, offset, e) & SHAPE_LENGTH;
 }
 
 /** Absolute target of a direct relative branch decoded at `at`, else undefined. */

@@ -1,7 +1,25 @@
 import type { RelocationTable } from '../../elf/types.js';
 import { KIND_ADDRESS, KIND_CALL, KIND_JUMP, SectionCodeBuilder, type CodeSection, type DecodedTwin, type SectionCode } from '../backend.js';
 import { TwinCursor, copyTwinRange, sortedUniqueStarts } from '../decoding.js';
-import { K_CALL, K_COND, K_JUMP, decodeInto, decodeNext, decoded, emptyInsn, type X86Insn } from './decode.js';
+import {
+  K_CALL,
+  K_COND,
+  K_JUMP,
+  SHAPE_LENGTH,
+  SHAPE_RELATIVE,
+  SHAPE_RIP,
+  decodeInto,
+  decodeNext,
+  decodeShapeInRange,
+  decoded,
+  emptyInsn,
+  readSigned,
+  shapeDispOffset,
+  shapeFieldOffset,
+  shapeFieldSize,
+  shapeKind,
+  type X86Insn,
+} from './decode.js';
 import { relocationInfo } from './relocations.js';
 
 /** The longest x86-64 instruction, in bytes: also how many instruction starts are tried before a relocation. */
@@ -23,6 +41,9 @@ export function decodeSection(section: CodeSection, twin?: DecodedTwin): Section
   let r = 0;
   // Offset of the next relocation: checked at every instruction, so kept at hand.
   let nextRelocation = relocationCount > 0 ? table.offset[0] : Infinity;
+  const relocationOffsets = table.offset;
+  // Counted here, not in the builder: one store less per instruction.
+  let instructionCount = 0;
 
   const cursor = new TwinCursor();
 
@@ -45,38 +66,46 @@ export function decodeSection(section: CodeSection, twin?: DecodedTwin): Section
     // Undecodable stretches of this range so far, as [first bad byte, resume point] pairs.
     let gaps: number[] | undefined;
     while (pc < rangeEnd) {
-      const length = decodeNext(code, pc, codeEnd);
-      if (length === 0) {
+      const shape = decodeShapeInRange(code, pc, codeEnd);
+      if (shape === 0) {
         // Data or an opcode the decoder does not know: one undecodable range up to the
         // next point decoding can trust, whose relocations are plain address references.
         const resume = resumePoint(code, table, r, rangeStart, rangeEnd, pc, gaps);
         out.undecodable.push({ offset: pc, length: resume - pc });
-        while (r < relocationCount && table.offset[r] < resume) pushAddressReference(out, table, r++);
-        nextRelocation = r < relocationCount ? table.offset[r] : Infinity;
+        while (r < relocationCount && relocationOffsets[r] < resume) pushAddressReference(out, table, r++);
+        nextRelocation = r < relocationCount ? relocationOffsets[r] : Infinity;
         (gaps ??= []).push(pc, resume);
         pc = resume;
         continue;
       }
-      const end = pc + length;
-      out.instructionCount++;
-      const kind = decoded.kind;
+      const end = pc + (shape & SHAPE_LENGTH);
+      instructionCount++;
+      // Most instructions have no relocation, no branch displacement and no RIP-relative
+      // operand: nothing to record.
+      if (nextRelocation >= end && (shape & (SHAPE_RELATIVE | SHAPE_RIP)) === 0) {
+        pc = end;
+        continue;
+      }
+      const kind = shapeKind(shape);
       const isBranch = kind === K_CALL || kind === K_JUMP || kind === K_COND;
       let relocated = 0;
       if (nextRelocation < end) {
-        relocated = pushRelocatedFields(out, table, r, pc, end, isBranch);
-        while (r < relocationCount && table.offset[r] < end) r++;
-        nextRelocation = r < relocationCount ? table.offset[r] : Infinity;
+        relocated = pushRelocatedFields(out, table, r, pc, end, shape, isBranch);
+        while (r < relocationCount && relocationOffsets[r] < end) r++;
+        nextRelocation = r < relocationCount ? relocationOffsets[r] : Infinity;
       }
       // The assembler resolves PC-relative fields aimed at its own section; those
       // references leave no relocation but must be seen all the same.
-      if (isBranch && (relocated & BRANCH_FIELD) === 0 && decoded.relOffset >= 0) {
-        const target = end + decoded.displacement;
+      if (isBranch && (relocated & BRANCH_FIELD) === 0 && (shape & SHAPE_RELATIVE) !== 0) {
+        const field = pc + shapeFieldOffset(shape);
+        const size = shapeFieldSize(shape);
+        const target = end + readSigned(code, field, size);
         if (target < rangeStart || target >= rangeEnd) {
-          out.push(pc, pc + decoded.relOffset, decoded.relSize, kind === K_CALL ? KIND_CALL : KIND_JUMP, kind === K_COND, -1, target, -1);
+          out.push(pc, field, size, kind === K_CALL ? KIND_CALL : KIND_JUMP, kind === K_COND, -1, target, -1);
         }
-      } else if (decoded.ripRelative && (relocated & RIP_FIELD) === 0 && decoded.dispOffset >= 0) {
-        const field = pc + decoded.dispOffset;
-        const target = end + readInt32(code, field);
+      } else if ((shape & SHAPE_RIP) !== 0 && (relocated & RIP_FIELD) === 0) {
+        const field = pc + shapeDispOffset(shape);
+        const target = end + readSigned(code, field, 4);
         if (target < rangeStart || target >= rangeEnd) out.push(pc, field, 4, KIND_ADDRESS, false, -1, target, -1);
       }
       pc = end;
@@ -85,6 +114,7 @@ export function decodeSection(section: CodeSection, twin?: DecodedTwin): Section
     while (r < relocationCount && table.offset[r] < rangeEnd) pushAddressReference(out, table, r++);
   }
   while (r < relocationCount) pushAddressReference(out, table, r++);
+  out.instructionCount += instructionCount;
   return out.finish();
 }
 
@@ -164,14 +194,16 @@ const BRANCH_FIELD = 1;
 const RIP_FIELD = 2;
 
 /**
- * The references of the relocations from `r` that patch the instruction at [pc, end) (the
- * one `decoded` describes); returns which of its PC-relative fields they were. Kept out of
- * the decoding loop so that V8's compiles of that loop stay small: it compiles it once per
- * worker thread, and again after every deoptimization.
+ * The references of the relocations from `r` that patch the instruction of `shape` at
+ * [pc, end); returns which of its PC-relative fields they were. Kept out of the decoding
+ * loop so that V8's compiles of that loop stay small: it compiles it once per worker
+ * thread, and again after every deoptimization.
  */
-function pushRelocatedFields(out: SectionCodeBuilder, table: RelocationTable, r: number, pc: number, end: number, isBranch: boolean): number {
+function pushRelocatedFields(out: SectionCodeBuilder, table: RelocationTable, r: number, pc: number, end: number, shape: number, isBranch: boolean): number {
   let relocated = 0;
-  const kind = decoded.kind;
+  const kind = shapeKind(shape);
+  const branchField = isBranch && (shape & SHAPE_RELATIVE) !== 0 ? pc + shapeFieldOffset(shape) : -1;
+  const ripField = (shape & SHAPE_RIP) !== 0 ? pc + shapeDispOffset(shape) : -1;
   for (; r < table.count && table.offset[r] < end; r++) {
     const fieldOffset = table.offset[r];
     const type = table.type[r];
@@ -180,9 +212,9 @@ function pushRelocatedFields(out: SectionCodeBuilder, table: RelocationTable, r:
     if (type === 0) continue;
     const info = relocationInfo(type);
     const addend = table.addend[r] + (info.pcRelative ? end - fieldOffset : 0);
-    const isBranchField = isBranch && decoded.relOffset >= 0 && pc + decoded.relOffset === fieldOffset;
+    const isBranchField = fieldOffset === branchField;
     if (isBranchField) relocated |= BRANCH_FIELD;
-    if (decoded.ripRelative && decoded.dispOffset >= 0 && pc + decoded.dispOffset === fieldOffset) relocated |= RIP_FIELD;
+    if (fieldOffset === ripField) relocated |= RIP_FIELD;
     const referenceKind = isBranchField ? (kind === K_CALL ? KIND_CALL : KIND_JUMP) : KIND_ADDRESS;
     out.push(pc, fieldOffset, info.size, referenceKind, isBranchField && kind === K_COND, table.symbol[r], addend, type);
   }
@@ -199,6 +231,3 @@ function pushAddressReference(out: SectionCodeBuilder, table: RelocationTable, r
   out.push(at, at, info.size, KIND_ADDRESS, false, table.symbol[r], table.addend[r] + (info.pcRelative ? info.size : 0), type);
 }
 
-function readInt32(code: Uint8Array, at: number): number {
-  return (code[at] | (code[at + 1] << 8) | (code[at + 2] << 16) | (code[at + 3] << 24)) | 0;
-}
