@@ -11,24 +11,14 @@ import type { FunctionInfo, ObjectModel } from './types.js';
  */
 export function decodedTwin(object: ElfObject, sectionIndex: number, functions: FunctionInfo[], twin: ObjectModel): DecodedTwin | undefined {
   const section = object.sections[sectionIndex];
-  const twinSection = twin.object.sections.find((s) => s.name === section.name && twin.code.has(s.index));
+  const twinSection = twinSections(twin).get(section.name);
   if (!twinSection) return undefined;
   const twinCode = twin.code.get(twinSection.index)!;
-  // Where the twin's decoding restarted: its range from `from` ends at the next of these.
-  const startList: number[] = [];
-  for (const symbol of twin.object.symbols) {
-    if (symbol.shndx === twinSection.index && !symbol.reserved && symbol.type !== STT_SECTION) startList.push(symbol.value);
-  }
-  const twinStarts = Float64Array.from(startList).sort();
+  const { starts: twinStarts, functions: twinFunctions } = twinSection;
   const nextTwinStart = (after: number): number => {
     const next = upperBound(twinStarts, after);
     return next < twinStarts.length ? twinStarts[next] : Infinity;
   };
-  const twinFunctions = new Map<string, FunctionInfo | null>();
-  for (const fn of twin.functions) {
-    if (fn.section !== twinSection.index) continue;
-    twinFunctions.set(fn.name, twinFunctions.has(fn.name) ? null : fn); // a repeated name pairs nothing
-  }
   const here = new Map<number, FunctionInfo>();
   for (const fn of functions) here.set(fn.offset, fn);
   const bytes = object.sectionData(sectionIndex);
@@ -53,3 +43,45 @@ export function decodedTwin(object: ElfObject, sectionIndex: number, functions: 
 }
 
 const compareRanges = Buffer.prototype.compare;
+
+/** A decoded section of the twin: where its decoding restarted, and its functions by name. */
+interface TwinSection {
+  index: number;
+  /** Symbol starts, ascending: the twin's range from one runs to the next. */
+  starts: Float64Array;
+  /** Functions by name; null for a name that repeats, which pairs nothing. */
+  functions: Map<string, FunctionInfo | null>;
+}
+
+const twinSectionsByModel = new WeakMap<ObjectModel, Map<string, TwinSection>>();
+
+/**
+ * The twin's decoded sections by name (the first of a name), each with its symbol starts
+ * and functions: made once per twin, in one pass over its symbols and one over its
+ * functions, not once per section of this object.
+ */
+function twinSections(twin: ObjectModel): Map<string, TwinSection> {
+  let byName = twinSectionsByModel.get(twin);
+  if (byName) return byName;
+  byName = new Map();
+  const byIndex = new Map<number, { section: TwinSection; starts: number[] }>();
+  for (const s of twin.object.sections) {
+    if (!twin.code.has(s.index) || byName.has(s.name)) continue;
+    const section: TwinSection = { index: s.index, starts: NO_STARTS, functions: new Map() };
+    byName.set(s.name, section);
+    byIndex.set(s.index, { section, starts: [] });
+  }
+  for (const symbol of twin.object.symbols) {
+    if (symbol.reserved || symbol.type === STT_SECTION) continue;
+    byIndex.get(symbol.shndx)?.starts.push(symbol.value);
+  }
+  for (const { section, starts } of byIndex.values()) section.starts = Float64Array.from(starts).sort();
+  for (const fn of twin.functions) {
+    const functions = byIndex.get(fn.section)?.section.functions;
+    if (functions) functions.set(fn.name, functions.has(fn.name) ? null : fn);
+  }
+  twinSectionsByModel.set(twin, byName);
+  return byName;
+}
+
+const NO_STARTS = new Float64Array(0);
