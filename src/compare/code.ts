@@ -364,9 +364,10 @@ function calleeAt(fn: FunctionInfo, offset: number): string {
 
 type SpecialDifference = 'changed' | LineShift[];
 
-/** What most function pairs compare to: shared, so that no object is made for them. */
+/** The special tables' line shifts of most function pairs: none, shared. */
 const NO_SHIFTS: LineShift[] = Object.freeze([]) as unknown as LineShift[];
 
+/** What most function pairs compare to: shared, so that no object is made for them. */
 const NO_DIFFERENCE: FunctionDifference = Object.freeze({ reasons: Object.freeze([]) as unknown as ChangeReason[] });
 
 /** Why a constant that differs between the builds is taken for a moved source line number. */
