@@ -15,15 +15,15 @@ export class Listing {
   // of all the memory a tree comparison allocated. They come from a pool (`release`):
   // tens of thousands of listings each making and growing seven arrays cost a sixth of
   // explaining a tree's changes.
-  starts: Int32Array;
-  lengths: Int32Array;
+  starts!: Int32Array;
+  lengths!: Int32Array;
   /** Index of each instruction's first reference in the function's code columns, and the end. */
-  firstRef: Int32Array;
-  endRef: Int32Array;
-  branchField: Int32Array;
-  branchSize: Int32Array;
+  firstRef!: Int32Array;
+  endRef!: Int32Array;
+  branchField!: Int32Array;
+  branchSize!: Int32Array;
   /** Bytes that did not decode are one entry each: the undecodable range (1). */
-  undecodable: Uint8Array;
+  undecodable!: Uint8Array;
   /** Instructions listed so far. */
   private listed = 0;
   private at = 0;
@@ -36,14 +36,7 @@ export class Listing {
   ) {
     this.bytes = model.object.sectionData(fn.section).subarray(fn.offset, fn.offset + fn.size);
     this.ref = fn.firstReference;
-    const columns = spareColumns.pop() ?? newColumns(INITIAL_LISTING);
-    this.starts = columns.starts;
-    this.lengths = columns.lengths;
-    this.firstRef = columns.firstRef;
-    this.endRef = columns.endRef;
-    this.branchField = columns.branchField;
-    this.branchSize = columns.branchSize;
-    this.undecodable = columns.undecodable;
+    this.adopt(spareColumns.pop() ?? newColumns(INITIAL_LISTING));
   }
 
   /**
@@ -52,8 +45,11 @@ export class Listing {
    */
   release(): void {
     if (spareColumns.length >= MAX_SPARE_COLUMNS) return;
-    const { starts, lengths, firstRef, endRef, branchField, branchSize, undecodable } = this;
-    spareColumns.push({ starts, lengths, firstRef, endRef, branchField, branchSize, undecodable });
+    spareColumns.push(Object.fromEntries(COLUMNS.map((key) => [key, this[key]])) as unknown as ListingColumns);
+  }
+
+  private adopt(columns: ListingColumns): void {
+    for (const key of COLUMNS) (this[key] as ListingColumns[typeof key]) = columns[key];
   }
 
   /** Whether instruction `i` exists (decoding up to it). */
@@ -108,21 +104,9 @@ export class Listing {
   }
 
   private grow(): void {
-    const columns = newColumns(this.starts.length * 2);
-    columns.starts.set(this.starts);
-    columns.lengths.set(this.lengths);
-    columns.firstRef.set(this.firstRef);
-    columns.endRef.set(this.endRef);
-    columns.branchField.set(this.branchField);
-    columns.branchSize.set(this.branchSize);
-    columns.undecodable.set(this.undecodable);
-    this.starts = columns.starts;
-    this.lengths = columns.lengths;
-    this.firstRef = columns.firstRef;
-    this.endRef = columns.endRef;
-    this.branchField = columns.branchField;
-    this.branchSize = columns.branchSize;
-    this.undecodable = columns.undecodable;
+    const bigger = newColumns(this.starts.length * 2);
+    for (const key of COLUMNS) bigger[key].set(this[key]);
+    this.adopt(bigger);
   }
 }
 
@@ -147,6 +131,8 @@ function newColumns(capacity: number): ListingColumns {
     undecodable: new Uint8Array(capacity),
   };
 }
+
+const COLUMNS = ['starts', 'lengths', 'firstRef', 'endRef', 'branchField', 'branchSize', 'undecodable'] as const;
 
 /** Columns of released listings (a comparison lists two functions at a time). */
 const spareColumns: ListingColumns[] = [];
