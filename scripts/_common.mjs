@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export const SCRIPTS = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(SCRIPTS, '..');
 export const DIST = join(ROOT, 'dist');
-export const CLI = join(DIST, 'cli', 'main.js');
+export const CLI = join(DIST, 'bin', 'stackonly.js');
 export const KERNELS = process.env.STACKONLY_KERNELS || '/var/tmp/stackonly-kernels';
 export const FLAVOUR = process.env.STACKONLY_FLAVOUR || 'amd64';
 

@@ -1,7 +1,7 @@
 # Sourced by the bash scripts in this directory (not part of the package).
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SCRIPTS/.." && pwd)"
-CLI="$ROOT/dist/cli/main.js"
+CLI="$ROOT/dist/bin/stackonly.js"
 KERNELS="${STACKONLY_KERNELS:-/var/tmp/stackonly-kernels}"
 FLAVOUR="${STACKONLY_FLAVOUR:-amd64}"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Peak memory and wall time of one object comparison on a large real module:
-#   /usr/bin/time -v node dist/cli/main.js compare <ext4.ko of A> <ext4.ko of B> --format json
+#   /usr/bin/time -v node dist/bin/stackonly.js compare <ext4.ko of A> <ext4.ko of B> --format json
 #
 #   scripts/bench-compare-memory.sh [ORIGINAL.ko PATCHED.ko]
 #   BENCH_RUNS=1 (default; with more, the median wall time and the largest RSS are shown)

@@ -6,7 +6,7 @@
 // Alternating, ROUNDS times each, in the same run:
 //   (a) gcc -O2 -c -ffunction-sections -fdata-sections on both files, started together,
 //       wall time until both finish (what the tool must do anyway);
-//   (b) node dist/cli/main.js compare sqlite3.c sqlite3-patched.c --format json.
+//   (b) node dist/bin/stackonly.js compare sqlite3.c sqlite3-patched.c --format json.
 // Prints the medians, the overhead (b - a) / a (goal: under 10%), and checks that the
 // report names exactly the changed function.
 //

@@ -4,7 +4,7 @@
 //   (a) the unit's command from compile_commands.json, run twice side by side (dependency
 //       options dropped and the object written to a temporary directory, as the tool runs
 //       its original side), wall time until both finish;
-//   (b) node dist/cli/main.js compare --source-dir TREE --patch PATCH --format json -o FILE.
+//   (b) node dist/bin/stackonly.js compare --source-dir TREE --patch PATCH --format json -o FILE.
 // Prints each round, the medians, the ratio b/a of the medians and the median of the
 // per-round ratios (goal: at most 1.10), the load average, and what the report holds.
 // With GNU time (/usr/bin/time), also the CPU time (user + system) of both, children

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tree mode on two real kernel module trees, against readelf dumping the same files.
 # Alternating, BENCH_ROUNDS times (default 2), in the same run:
-#   - stackonly: node dist/cli/main.js compare <A kernel dir> <B kernel dir> --format json -o FILE
+#   - stackonly: node dist/bin/stackonly.js compare <A kernel dir> <B kernel dir> --format json -o FILE
 #     (under /usr/bin/time -v: wall time and peak RSS), with the default -j and with -j 1
 #     (how much the worker threads help on this machine; the goal is for the default);
 #   - readelf, one process at a time: find A B -name '*.ko' -print0 | xargs -0 -n 64 readelf -sW -rW

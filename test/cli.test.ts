@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli } from './helpers/cli.js';
+import { cliPath, repoRoot, runCli } from './helpers/cli.js';
 import { expectValidReport } from './helpers/schema.js';
 
 const upstream = join(repoRoot, 'testdata', 'compare', 'upstream-example');
@@ -325,7 +325,7 @@ describe('temporary files on Ctrl-C', () => {
     const slow = join(scratch, 'slow-cc');
     writeFileSync(slow, '#!/bin/sh\nsleep 30\n');
     chmodSync(slow, 0o755);
-    const child = execa('node', [join(repoRoot, 'dist', 'cli', 'main.js'), 'compare', join(upstream, 'orig.c'), join(upstream, 'patched.c'), '--cc', slow], {
+    const child = execa('node', [cliPath, 'compare', join(upstream, 'orig.c'), join(upstream, 'patched.c'), '--cc', slow], {
       reject: false,
       env: { TMPDIR: tmp },
     });
@@ -389,8 +389,8 @@ int g(int x) { return x - in_constructor; }
 
 describe('the README command', () => {
   it('npx stackonly runs the built CLI from the checkout', async () => {
-    // npm runs the package's own bin by executing dist/cli/main.js, so the build must leave
-    // it executable (tsc does not).
+    // npm runs the package's own bin by executing dist/bin/stackonly.js, so the build must leave
+    // it executable (the bundler does not).
     const result = await execa('npx', ['--no-install', 'stackonly', '--version'], { cwd: repoRoot, reject: false });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);

@@ -11,8 +11,8 @@ import { expectValidReport } from './helpers/schema.js';
  * `original.o` with `patched.o`, run from inside the case folder with relative paths, and
  * its whole output must equal the reviewed files beside them, byte for byte:
  *
- *   node dist/cli/main.js compare original.o patched.o --format json   -> report.json
- *   node dist/cli/main.js compare original.o patched.o                 -> report.txt
+ *   node dist/bin/stackonly.js compare original.o patched.o --format json   -> report.json
+ *   node dist/bin/stackonly.js compare original.o patched.o                 -> report.txt
  *
  * The objects were compiled once, by the `build.sh` beside them; nothing here needs gcc,
  * so a change of the system compiler does not change what is tested. Exact comparison
