@@ -89,7 +89,7 @@ function objectName(source: string): string {
  */
 export async function preparePair(request: PairRequest): Promise<PreparedPair> {
   const originalKind = inputKind(request.original);
-  if (originalKind === 'source') preloadCompilerRunner();
+  if (originalKind === 'source') void preloadCompilerRunner();
   const patchFiles = request.patch === undefined ? [] : [request.patch].flat();
   if (patchFiles.length > 0 && request.patched !== undefined) throw new UsageError('give either a patched file or --patch, not both');
   if (patchFiles.length === 0 && request.patched === undefined) throw new UsageError('missing the patched input (a file, or --patch FILE)');

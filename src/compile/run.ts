@@ -51,14 +51,19 @@ let execaModule: Promise<typeof import('execa')> | undefined;
 
 /**
  * Starts loading execa, the compilers' runner, while the caller still prepares the compiles
- * (reading the database, applying the patch): only runs that compile pay for it, and they
- * do not wait for it.
+ * (reading the database, applying the patch): only runs that compile pay for it. Resolves
+ * once it is loaded (never rejects: a failure to load shows where it is used).
  */
-export function preloadCompilerRunner(): void {
-  if (execaModule) return;
-  execaModule = import('execa');
-  // Handled where it is awaited; a run that never compiles must not die of its failure.
-  execaModule.catch(() => {});
+export function preloadCompilerRunner(): Promise<void> {
+  if (!execaModule) {
+    execaModule = import('execa');
+    // Handled where it is awaited; a run that never compiles must not die of its failure.
+    execaModule.catch(() => {});
+  }
+  return execaModule.then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 /**
@@ -75,7 +80,7 @@ export async function runCompiler(argv: string[], options: { cwd: string; tmpdir
   const signal = options.signal;
   const cancelledRun: CompilerRun = { output: '', failed: true, cancelled: true, notFound: false };
   if (signal?.aborted) return cancelledRun;
-  preloadCompilerRunner();
+  void preloadCompilerRunner();
   const { execa } = await execaModule!;
   if (signal?.aborted) return cancelledRun;
   let cancelled = false;

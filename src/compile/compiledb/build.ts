@@ -106,7 +106,7 @@ export interface CompileDbResult {
 }
 
 export async function buildFromCompilationDatabase(req: CompileDbRequest): Promise<CompileDbResult> {
-  preloadCompilerRunner();
+  const runnerLoaded = preloadCompilerRunner();
   let sourceStat;
   try {
     sourceStat = statSync(req.sourceDir);
@@ -157,7 +157,10 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
     const objectNames = new Map<string, string>();
     const objectEntries = new Map<string, CompileDbEntry>();
     // The original side compiles while the shadow tree is made; the patched side waits for it.
-    let shadowReady: Promise<void> = Promise.resolve();
+    let shadowBuilt!: (ready: Promise<void>) => void;
+    const shadowReady = new Promise<void>((resolve) => {
+      shadowBuilt = resolve;
+    });
     ordered.forEach((rel, i) => {
       const entry = units.get(rel)!;
       const display = generated.has(rel) ? entry.file : join(req.sourceDir, rel);
@@ -173,18 +176,28 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
       jobsList.push({ tmpdir, unit: rel, display, side: 'patched', command: patchedCommand, output: join(patchedDir, object), leakCheck: { depfile, originals }, unshadow: shadow.unshadow, before: () => shadowReady });
     });
 
-    shadowReady = shadow.build();
-    // A failure is reported by the patched compiles that wait for it.
-    shadowReady.then(() => setImmediate(() => req.onCompiling?.())).catch(() => {});
-
-    const linesPinned = await runCompiles(jobsList, {
+    // The original compiles start first, and only then is the shadow tree made (the `#line`
+    // directives, the links): the runner is loaded by now, and loading it while the links
+    // were queued made it wait for them (file by file through libuv's pool: some 50 ms on a
+    // kernel unit), and the original compile with it.
+    await runnerLoaded;
+    const compiles = runCompiles(jobsList, {
       jobs,
       signal: req.signal,
       onProgress: (done, total) => req.onProgress?.(done, total),
       dropLineDirectives: () => shadow.dropLineDirectives(),
-    })
-      .then((kept) => kept && shadow.hasLineDirectives)
-      .finally(() => shadowReady.catch(() => {}));
+    });
+    // Awaited below; a compile that fails at once must not count as unhandled before that.
+    compiles.catch(() => {});
+    // Lets the original compilers be spawned before the shadow's synchronous work.
+    await new Promise((resolve) => setImmediate(resolve));
+    const building = shadow.build();
+    shadowBuilt(building);
+    // A failure is reported by the patched compiles that wait for it. The comparison's
+    // warm-up runs once they have been spawned, not before.
+    building.then(() => setImmediate(() => req.onCompiling?.())).catch(() => {});
+
+    const linesPinned = await compiles.then((kept) => kept && shadow.hasLineDirectives).finally(() => building.catch(() => {}));
     // Not needed any more: it goes while the objects are compared, not when the run ends.
     rm(shadow.root, { recursive: true, force: true }).catch(() => {});
     const kept = req.keepObjects !== undefined ? keepObjects(req.keepObjects, { original: originalDir, patched: patchedDir }, [...objectNames.keys()]) : undefined;

@@ -59,11 +59,12 @@ export class ShadowTree {
    * links to the original ones, except the changed files (written with their patched
    * text, with line directives where there are some; deleted ones left out) and the
    * directories that are real themselves. The links are made concurrently (a few hundred
-   * system calls, on libuv's threads), while the original side's compiles already run.
+   * system calls, on libuv's threads), while the original side's compiles already run and
+   * while this thread writes the `#line` directives: a link cost a quarter of a millisecond
+   * of the kernel's time on these machines, 60 ms for a kernel unit's 239.
    */
   async build(): Promise<void> {
     const { changes } = this.files;
-    const directed = this.files.directed();
     const sorted = [...this.realDirs].sort((a, b) => a.length - b.length);
     for (const dir of sorted) mkdirSync(dir ? join(this.root, dir) : this.root, { recursive: true });
     const links: Promise<void>[] = [];
@@ -81,6 +82,7 @@ export class ShadowTree {
         links.push(symlink(join(this.source, rel), join(this.root, rel)));
       }
     }
+    const directed = this.files.directed();
     for (const [rel, text] of changes) {
       if (text !== null) links.push(writeFile(join(this.root, rel), directed.get(rel) ?? text));
     }
