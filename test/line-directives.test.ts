@@ -53,6 +53,12 @@ describe('withLineDirectives', () => {
     expect(withLineDirectives(original, patched)).toBe(lines('a', 'B1', 'B2', 'B3', '#line 3', 'c', 'd', '#line 6', 'f', 'g', 'h', 'i'));
   });
 
+  it('replacements that keep every other line where it was: the patched text itself, even inside an open comment or macro', () => {
+    const original = lines('a', '/* b', 'c */', 'd', '#define M \\', '  e', 'f');
+    const patched = lines('a', '/* B', 'C */', 'd', '#define M \\', '  E', 'f');
+    expect(withLineDirectives(original, patched)).toBe(patched);
+  });
+
   it('changes at the end: no directive where nothing follows', () => {
     expect(withLineDirectives(lines('a', 'b'), lines('a', 'b', 'c', 'd'))).toBe(lines('a', 'b', 'c', 'd'));
     expect(withLineDirectives(lines('a', 'b', 'c', 'd'), lines('a', 'b'))).toBe(lines('a', 'b'));
