@@ -35,3 +35,6 @@ await build({
   output: { dir: OUT, format: 'esm' },
 });
 chmodSync(join(OUT, 'stackonly.js'), 0o755);
+// The unbundled entry stays runnable too: npx keeps, per checkout path, the bin links it
+// made on first use (~/.npm/_npx), and those made before the bundle existed point at it.
+chmodSync(join(DIST, 'cli', 'main.js'), 0o755);
