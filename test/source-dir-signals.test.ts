@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processIdentity } from '../src/compile/process-tree.js';
-import { sweepStaleTempDirs } from '../src/compile/tempdir.js';
+import { memoryTempRoot, sweepStaleTempDirs } from '../src/compile/tempdir.js';
 import { cliPath, repoRoot, runCli } from './helpers/cli.js';
 import { configureProject } from './helpers/project.js';
 
@@ -64,13 +64,15 @@ interface SlowRun {
 }
 
 /** Starts the CLI as a shell starts a job (a process group of its own), and resolves when two compiles are in flight. */
-async function startSlowRun(name: string): Promise<SlowRun> {
+async function startSlowRun(name: string, options: { systemTmp?: boolean } = {}): Promise<SlowRun> {
   const tmp = join(scratch, name, 'tmp');
   const pids = join(scratch, name, 'pids');
   mkdirSync(tmp, { recursive: true });
   mkdirSync(pids);
+  // Without TMPDIR the tool chooses: the system's temporary directory, and memory for the shadow tree.
+  const { TMPDIR: _, ...withoutTmpdir } = process.env;
   const child = spawn('node', [cliPath, 'compare', '--source-dir', proj, '--patch', patch, '--cc', slowCc, '-j', '2', '--quiet'], {
-    env: { ...process.env, TMPDIR: tmp, SLOW_CC_PIDS: pids, SLOW_CC_SECONDS: '60' },
+    env: { ...(options.systemTmp ? withoutTmpdir : { ...process.env, TMPDIR: tmp }), SLOW_CC_PIDS: pids, SLOW_CC_SECONDS: '60' },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -127,6 +129,56 @@ describe('stackonly compare --source-dir interrupted', () => {
     expect(readdirSync(run.tmp)).toEqual([]);
     await waitFor(() => compilers.every(gone), 5000, `the orphaned compilers ${compilers.join(' ')} to end`);
   }, 40_000);
+});
+
+/** The tool's temporary directories in `root` that process `pid` made (by their owner file). */
+function tempDirsOf(root: string, pid: number): string[] {
+  return readdirSync(root)
+    .filter((name) => name.startsWith('stackonly-'))
+    .filter((name) => {
+      try {
+        return readFileSync(join(root, name, 'owner'), 'utf8').split(' ')[0] === String(pid);
+      } catch {
+        return false;
+      }
+    });
+}
+
+describe('the shadow tree in memory (TMPDIR unset)', () => {
+  const memory = memoryTempRoot();
+  if (!memory) console.log(`skipped: ${process.env.TMPDIR ? 'TMPDIR is set in the test environment' : '/dev/shm is not a writable tmpfs'}; the shadow tree then goes in TMPDIR, as the tests above check`);
+
+  it.skipIf(!memory)('is made in /dev/shm, and SIGTERM removes it with the run folder', async () => {
+    const run = await startSlowRun('memory-shadow', { systemTmp: true });
+    const pid = run.child.pid!;
+    const compilers = run.compilers();
+    expect(tempDirsOf(memory!, pid)).toEqual([expect.stringMatching(/^stackonly-shadow-/)]);
+    expect(tempDirsOf(tmpdir(), pid)).toEqual([expect.stringMatching(/^stackonly-compiledb-/)]);
+    process.kill(pid, 'SIGTERM');
+    expect((await run.exited).code).toBe(143);
+    expect(run.stderr()).toBe('');
+    expect(tempDirsOf(memory!, pid)).toEqual([]);
+    expect(tempDirsOf(tmpdir(), pid)).toEqual([]);
+    await waitFor(() => compilers.every(gone), 5000, `the compilers ${compilers.join(' ')} to end`);
+  }, 40_000);
+
+  it.skipIf(!memory)('a killed run\'s shadow there is swept like its run folder', () => {
+    const me = processIdentity(process.pid)!;
+    const deadPid = spawnSync('true').pid!;
+    const stale = mkdtempSync(join(memory!, 'stackonly-shadow-'));
+    writeFileSync(join(stale, 'owner'), `${deadPid} 1 ${me.namespace}\n`);
+    mkdirSync(join(stale, 'tree'));
+    const saved = process.env.TMPDIR;
+    delete process.env.TMPDIR;
+    try {
+      const removed = sweepStaleTempDirs();
+      expect(removed.filter((r) => r.dir === stale)).toEqual([{ dir: stale, pid: deadPid, stopped: 0 }]);
+    } finally {
+      if (saved !== undefined) process.env.TMPDIR = saved;
+      rmSync(stale, { recursive: true, force: true });
+    }
+    expect(existsSync(stale)).toBe(false);
+  });
 });
 
 describe('sweepStaleTempDirs', () => {

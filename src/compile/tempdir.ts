@@ -1,4 +1,4 @@
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilerMarker, haveProcfs, killFamily, processesWithEnvironment, processIdentity } from './process-tree.js';
@@ -17,12 +17,46 @@ const live = new Set<string>();
 const PREFIX = 'stackonly-';
 const OWNER = 'owner';
 
-export function makeTempDir(purpose: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${purpose}-`));
+/**
+ * Makes a temporary directory, in the system's temporary directory (TMPDIR), or in
+ * `root` (one of tempRoots()).
+ */
+export function makeTempDir(purpose: string, root = tmpdir()): string {
+  const dir = mkdtempSync(join(root, `${PREFIX}${purpose}-`));
   live.add(dir);
   const me = processIdentity(process.pid);
   writeFileSync(join(dir, OWNER), `${process.pid} ${me?.start || '-'} ${me?.namespace || '-'}\n`);
   return dir;
+}
+
+/** tmpfs's f_type (linux/magic.h). */
+const TMPFS_MAGIC = 0x01021994;
+/** Where a memory-backed directory is looked for (glibc's shm_open uses it too). */
+const SHM_DIR = '/dev/shm';
+
+/**
+ * A directory in memory (tmpfs) for temporary files that are many small ones, when the
+ * user has not chosen where temporary files go (TMPDIR unset) and there is one; else
+ * undefined (use TMPDIR). A symbolic link took a quarter of a millisecond of the kernel's
+ * time in /tmp on ext4 on these machines, and 7 microseconds on tmpfs.
+ */
+export function memoryTempRoot(): string | undefined {
+  if (process.env.TMPDIR) return undefined;
+  try {
+    if (statfsSync(SHM_DIR).type !== TMPFS_MAGIC) return undefined;
+    accessSync(SHM_DIR, constants.W_OK | constants.X_OK);
+    return SHM_DIR;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every place makeTempDir may put a directory: where a killed run's are looked for. */
+function tempRoots(): string[] {
+  const memory = memoryTempRoot();
+  const roots = [tmpdir()];
+  if (memory && memory !== roots[0]) roots.push(memory);
+  return roots;
 }
 
 export function removeTempDir(dir: string): void {
@@ -61,7 +95,10 @@ interface StaleDir {
  * is anything that cannot be read or removed.
  */
 export function sweepStaleTempDirs(): StaleDir[] {
-  const root = tmpdir();
+  return tempRoots().flatMap(sweepStaleTempDirsIn);
+}
+
+function sweepStaleTempDirsIn(root: string): StaleDir[] {
   let names: string[];
   try {
     names = readdirSync(root);

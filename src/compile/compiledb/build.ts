@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { describeFsError, InputError, UsageError } from '../../errors.js';
 import { splitCommandLine } from '../gcc.js';
 import { preloadCompilerRunner } from '../run.js';
-import { makeTempDir, removeTempDir } from '../tempdir.js';
+import { makeTempDir, memoryTempRoot, removeTempDir } from '../tempdir.js';
 import { VMLINUX } from '../../report/types.js';
 import { readPatches } from '../patch.js';
 import { compilerLength, moduleOfCommand } from './command-words.js';
@@ -133,15 +133,20 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
   const { units, generated, selected, warnings } = selectUnits({ entries, changes, tree, dependencies, patch: patchLabel, database: dbPath });
 
   const work = makeTempDir('compiledb');
+  // The shadow tree is hundreds of links: in memory where there is a place for it.
+  const shadowDir = shadowTempDir();
   let disposed = false;
   const dispose = () => {
-    if (!disposed) removeTempDir(work);
+    if (!disposed) {
+      removeTempDir(work);
+      if (shadowDir) removeTempDir(shadowDir);
+    }
     disposed = true;
   };
   try {
     const originalDir = join(work, 'original');
     const patchedDir = join(work, 'patched');
-    const shadow = new ShadowTree(join(work, 'tree'), tree.root, patchedFiles);
+    const shadow = new ShadowTree(join(shadowDir ?? work, 'tree'), tree.root, patchedFiles);
     const depsDir = join(work, 'deps');
     const tmpdir = join(work, 'tmp');
     mkdirSync(originalDir);
@@ -176,10 +181,20 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
       jobsList.push({ tmpdir, unit: rel, display, side: 'patched', command: patchedCommand, output: join(patchedDir, object), leakCheck: { depfile, originals }, unshadow: shadow.unshadow, before: () => shadowReady });
     });
 
-    // The original compiles start first, and only then is the shadow tree made (the `#line`
-    // directives, the links): the runner is loaded by now, and loading it while the links
-    // were queued made it wait for them (file by file through libuv's pool: some 50 ms on a
-    // kernel unit), and the original compile with it.
+    // The shadow's links are started first (in memory where possible, a few at a time:
+    // ShadowTree.link) and the patched files, with their `#line` directives, written while
+    // the compilers' runner loads; then the two sides' compiles start together: the run
+    // ends with the later of the two.
+    const linking = shadow.link();
+    const writing = shadow.writePatched();
+    // Settled only when both are: no link or file is still being made after a failure.
+    const building = Promise.allSettled([linking, writing]).then((results) => {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
+    // A failure is reported by the patched compiles that wait for it.
+    building.catch(() => {});
+    shadowBuilt(building);
     await runnerLoaded;
     const compiles = runCompiles(jobsList, {
       jobs,
@@ -189,12 +204,7 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
     });
     // Awaited below; a compile that fails at once must not count as unhandled before that.
     compiles.catch(() => {});
-    // Lets the original compilers be spawned before the shadow's synchronous work.
-    await new Promise((resolve) => setImmediate(resolve));
-    const building = shadow.build();
-    shadowBuilt(building);
-    // A failure is reported by the patched compiles that wait for it. The comparison's
-    // warm-up runs once they have been spawned, not before.
+    // The comparison's warm-up runs once the compilers have been spawned, not before.
     building.then(() => setImmediate(() => req.onCompiling?.())).catch(() => {});
 
     const linesPinned = await compiles.then((kept) => kept && shadow.hasLineDirectives).finally(() => building.catch(() => {}));
@@ -236,4 +246,15 @@ function klpObjectOf(entry: CompileDbEntry, display: string, objectName: string 
 /** Where a unit's object goes under originalDir and patchedDir: its source path with `.o`. */
 function objectPath(rel: string): string {
   return rel.replace(/\.[^./]*$/, '') + '.o';
+}
+
+/** A temporary directory for the shadow tree in memory (tempdir.ts), or undefined: then it goes in the run's own. */
+function shadowTempDir(): string | undefined {
+  const root = memoryTempRoot();
+  if (!root) return undefined;
+  try {
+    return makeTempDir('shadow', root);
+  } catch {
+    return undefined;
+  }
 }

@@ -26,6 +26,9 @@ import type { PatchedFiles } from './patched-files.js';
  * slow file system. A unit that reads an original the shadow does not cover is caught by
  * the leak check (run-compiles.ts).
  */
+/** Links made at once: half of libuv's threads, so that other file work is not held up. */
+const LINKS_AT_ONCE = 2;
+
 export class ShadowTree {
   /** Source-relative directories to make real directories, each with every directory above it. */
   private readonly realDirs = new Set<string>();
@@ -55,19 +58,22 @@ export class ShadowTree {
   }
 
   /**
-   * Makes the shadow tree: each real directory is a directory whose entries are symbolic
-   * links to the original ones, except the changed files (written with their patched
-   * text, with line directives where there are some; deleted ones left out) and the
-   * directories that are real themselves. The links are made concurrently (a few hundred
-   * system calls, on libuv's threads), while the original side's compiles already run and
-   * while this thread writes the `#line` directives: a link cost a quarter of a millisecond
-   * of the kernel's time on these machines, 60 ms for a kernel unit's 239.
+   * Makes the shadow tree's directories and links: each real directory is a directory whose
+   * entries are symbolic links to the original ones, except the changed files (written by
+   * writePatched, deleted ones left out) and the directories that are real themselves.
+   * Resolves when every link is made; none is still being made when it rejects.
+   *
+   * The links go at most LINKS_AT_ONCE at a time on libuv's threads (of which there are
+   * four), started before the compilers' runner is loaded: a link cost a quarter of a
+   * millisecond of the kernel's time on these machines (60 ms for a kernel unit's 239),
+   * and with all of them queued at once the runner's loader, which reads its files on
+   * the same threads, waited behind them, and the first compile with it.
    */
-  async build(): Promise<void> {
+  async link(): Promise<void> {
     const { changes } = this.files;
     const sorted = [...this.realDirs].sort((a, b) => a.length - b.length);
     for (const dir of sorted) mkdirSync(dir ? join(this.root, dir) : this.root, { recursive: true });
-    const links: Promise<void>[] = [];
+    const targets: string[] = [];
     for (const dir of sorted) {
       const original = dir ? join(this.source, dir) : this.source;
       let names: string[];
@@ -79,15 +85,37 @@ export class ShadowTree {
       for (const name of names) {
         const rel = joinRel(dir, name);
         if (this.realDirs.has(rel) || changes.has(rel)) continue;
-        links.push(symlink(join(this.source, rel), join(this.root, rel)));
+        targets.push(rel);
       }
     }
+    let next = 0;
+    let failure: unknown;
+    const lane = async (): Promise<void> => {
+      while (next < targets.length && failure === undefined) {
+        const rel = targets[next++];
+        try {
+          await symlink(join(this.source, rel), join(this.root, rel));
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: LINKS_AT_ONCE }, lane));
+    if (failure !== undefined) throw failure;
+  }
+
+  /**
+   * Writes the changed files with their patched text, with `#line` directives where there
+   * are some (made here: the lexing they may take runs while the links are made).
+   */
+  async writePatched(): Promise<void> {
     const directed = this.files.directed();
-    for (const [rel, text] of changes) {
-      if (text !== null) links.push(writeFile(join(this.root, rel), directed.get(rel) ?? text));
+    const writes: Promise<void>[] = [];
+    for (const [rel, text] of this.files.changes) {
+      if (text !== null) writes.push(writeFile(join(this.root, rel), directed.get(rel) ?? text));
     }
     // Every one settled before the first failure is reported: none still writes afterwards.
-    const failed = (await Promise.allSettled(links)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
