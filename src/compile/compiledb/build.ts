@@ -161,11 +161,8 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
     const jobsList: CompileJob[] = [];
     const objectNames = new Map<string, string>();
     const objectEntries = new Map<string, CompileDbEntry>();
-    // The original side compiles while the shadow tree is made; the patched side waits for it.
-    let shadowBuilt!: (ready: Promise<void>) => void;
-    const shadowReady = new Promise<void>((resolve) => {
-      shadowBuilt = resolve;
-    });
+    // The patched side waits for the shadow tree (set below, before any compile starts).
+    let shadowReady: Promise<void> = Promise.resolve();
     ordered.forEach((rel, i) => {
       const entry = units.get(rel)!;
       const display = generated.has(rel) ? entry.file : join(req.sourceDir, rel);
@@ -194,7 +191,7 @@ export async function buildFromCompilationDatabase(req: CompileDbRequest): Promi
     });
     // A failure is reported by the patched compiles that wait for it.
     building.catch(() => {});
-    shadowBuilt(building);
+    shadowReady = building;
     await runnerLoaded;
     const compiles = runCompiles(jobsList, {
       jobs,

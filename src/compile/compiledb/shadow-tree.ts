@@ -3,6 +3,9 @@ import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PatchedFiles } from './patched-files.js';
 
+/** Links made at once: half of libuv's threads, so that other file work is not held up. */
+const LINKS_AT_ONCE = 2;
+
 /*
  * The patched side compiles in a *shadow tree*: a temporary directory that mirrors the
  * source tree with symbolic links, except that the files the patch changes are real files
@@ -26,9 +29,6 @@ import type { PatchedFiles } from './patched-files.js';
  * slow file system. A unit that reads an original the shadow does not cover is caught by
  * the leak check (run-compiles.ts).
  */
-/** Links made at once: half of libuv's threads, so that other file work is not held up. */
-const LINKS_AT_ONCE = 2;
-
 export class ShadowTree {
   /** Source-relative directories to make real directories, each with every directory above it. */
   private readonly realDirs = new Set<string>();
@@ -65,9 +65,10 @@ export class ShadowTree {
    *
    * The links go at most LINKS_AT_ONCE at a time on libuv's threads (of which there are
    * four), started before the compilers' runner is loaded: a link cost a quarter of a
-   * millisecond of the kernel's time on these machines (60 ms for a kernel unit's 239),
-   * and with all of them queued at once the runner's loader, which reads its files on
-   * the same threads, waited behind them, and the first compile with it.
+   * millisecond of the kernel's time in /tmp on these machines (60-90 ms for a kernel
+   * unit's 239; the caller puts the tree on tmpfs where it can), and with all of them
+   * queued at once the runner's loader, which reads its files on the same threads,
+   * waited behind them, and the first compile with it.
    */
   async link(): Promise<void> {
     const { changes } = this.files;
@@ -106,7 +107,8 @@ export class ShadowTree {
 
   /**
    * Writes the changed files with their patched text, with `#line` directives where there
-   * are some (made here: the lexing they may take runs while the links are made).
+   * are some (made here: the lexing they may take runs while the links are made). Call
+   * after link(), which makes the directories before it returns.
    */
   async writePatched(): Promise<void> {
     const directed = this.files.directed();
