@@ -2,7 +2,7 @@
 # Tree mode on two real kernel module trees, against readelf dumping the same files.
 # Alternating, BENCH_ROUNDS times (default 2), in the same run:
 #   - stackonly: node dist/bin/stackonly.js compare <A kernel dir> <B kernel dir> --format json -o FILE
-#     (under /usr/bin/time -v: wall time and peak RSS), with the default -j and with -j 1
+#     (under /usr/bin/time -v: wall time, CPU time and peak RSS), with the default -j and with -j 1
 #     (how much the worker threads help on this machine; the goal is for the default);
 #   - readelf, one process at a time: find A B -name '*.ko' -print0 | xargs -0 -n 64 readelf -sW -rW
 #   - readelf, parallel:             the same with xargs -P $(nproc)
@@ -45,17 +45,23 @@ files="$(find "$A" "$B" -name '*.ko' | wc -l)"
 [ "$files" -gt 0 ] || fail "no .ko files under $A and $B"
 
 tool_walls=(); one_walls=(); seq_walls=(); par_walls=(); cat_walls=(); tool_rss=0; readelf_rss=0
+tool_cpus=(); one_cpus=(); seq_cpus=(); par_cpus=()
+
+# CPU seconds (user + system, children included) of the last /usr/bin/time -v run: less
+# sensitive than the wall time to what else the shared machine runs.
+cpu_seconds() { awk -v u="$(time_v_field "$tmp/time" 'User time (seconds)')" -v s="$(time_v_field "$tmp/time" 'System time (seconds)')" 'BEGIN { printf "%.2f\n", u + s }'; }
 
 run_tool() { # $1 round, $2 extra option (-j 1) or nothing for the default
   local status=0
   /usr/bin/time -v -o "$tmp/time" node "$CLI" compare "$A" "$B" --format json -o "$REPORT" --quiet ${2:+$2} 2>"$tmp/stderr" || status=$?
   [ "$status" -eq 0 ] || fail "stackonly compare (tree) failed (exit status $status): $(head -n1 "$tmp/stderr")"
-  local w rss
+  local w rss cpu
   w="$(wall_seconds "$(time_v_field "$tmp/time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")"
   rss="$(time_v_field "$tmp/time" 'Maximum resident set size (kbytes)')"
-  if [ -n "${2:-}" ]; then one_walls+=("$w"); else tool_walls+=("$w"); fi
+  cpu="$(cpu_seconds)"
+  if [ -n "${2:-}" ]; then one_walls+=("$w"); one_cpus+=("$cpu"); else tool_walls+=("$w"); tool_cpus+=("$cpu"); fi
   [ "$rss" -gt "$tool_rss" ] && tool_rss="$rss"
-  printf 'round %s: %-34s %s s, peak RSS %s MiB\n' "$1" "stackonly compare (tree)${2:+ $2}" "$w" "$((rss / 1024))"
+  printf 'round %s: %-34s %s s (CPU %s s), peak RSS %s MiB\n' "$1" "stackonly compare (tree)${2:+ $2}" "$w" "$cpu" "$((rss / 1024))"
 }
 
 run_readelf() { # $1 round, $2 parallelism
@@ -66,9 +72,11 @@ run_readelf() { # $1 round, $2 parallelism
   w="$(wall_seconds "$(time_v_field "$tmp/time" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")"
   rss="$(time_v_field "$tmp/time" 'Maximum resident set size (kbytes)')"
   [ "$rss" -gt "$readelf_rss" ] && readelf_rss="$rss"
-  if [ "$2" -eq 1 ]; then seq_walls+=("$w"); label="readelf, one at a time (-P 1)"
-  else par_walls+=("$w"); label="readelf, parallel (-P $NPROC)"; fi
-  printf 'round %s: %-34s %s s\n' "$1" "$label" "$w"
+  local cpu
+  cpu="$(cpu_seconds)"
+  if [ "$2" -eq 1 ]; then seq_walls+=("$w"); seq_cpus+=("$cpu"); label="readelf, one at a time (-P 1)"
+  else par_walls+=("$w"); par_cpus+=("$cpu"); label="readelf, parallel (-P $NPROC)"; fi
+  printf 'round %s: %-34s %s s (CPU %s s)\n' "$1" "$label" "$w" "$cpu"
 }
 
 run_cat() { # $1 round
@@ -101,6 +109,11 @@ printf '  %-40s %8.2f s   (one thread; for comparison only)\n' "stackonly compar
 printf '  %-40s %8.2f s   ratio stackonly/readelf: %.2f\n' "readelf -sW -rW, one at a time" "$s" "$(awk -v a="$t" -v b="$s" 'BEGIN { print a / b }')"
 printf '  %-40s %8.2f s   ratio stackonly/readelf: %.2f\n' "readelf -sW -rW, -P $NPROC" "$p" "$(awk -v a="$t" -v b="$p" 'BEGIN { print a / b }')"
 printf '  %-40s %8.2f s   ratio stackonly/cat: %.2f\n' "cat of every file" "$c" "$(awk -v a="$t" -v b="$c" 'BEGIN { print a / b }')"
+echo "median CPU time (user + system):"
+printf '  %-40s %8.2f s\n' "stackonly compare (tree), default -j" "$(median "${tool_cpus[@]}")"
+printf '  %-40s %8.2f s\n' "stackonly compare (tree), -j 1" "$(median "${one_cpus[@]}")"
+printf '  %-40s %8.2f s\n' "readelf -sW -rW, one at a time" "$(median "${seq_cpus[@]}")"
+printf '  %-40s %8.2f s\n' "readelf -sW -rW, -P $NPROC" "$(median "${par_cpus[@]}")"
 echo
 echo "stackonly peak RSS: $((tool_rss / 1024)) MiB   (goal: < 300 MiB -> $([ "$tool_rss" -lt 307200 ] && echo met || echo 'NOT met'))"
 echo "readelf peak RSS (largest single readelf): $((readelf_rss / 1024)) MiB"
