@@ -162,19 +162,21 @@ describe('the shadow tree in memory (TMPDIR unset)', () => {
     await waitFor(() => compilers.every(gone), 5000, `the compilers ${compilers.join(' ')} to end`);
   }, 40_000);
 
-  it.skipIf(!memory)('a killed run\'s shadow there is swept like its run folder', () => {
+  it.skipIf(!memory)('a killed run\'s shadow there is swept like its run folder, also by a run with TMPDIR set', () => {
     const me = processIdentity(process.pid)!;
     const deadPid = spawnSync('true').pid!;
     const stale = mkdtempSync(join(memory!, 'stackonly-shadow-'));
     writeFileSync(join(stale, 'owner'), `${deadPid} 1 ${me.namespace}\n`);
     mkdirSync(join(stale, 'tree'));
+    // Swept whether or not this run has TMPDIR set: the killed one may not have had it.
     const saved = process.env.TMPDIR;
-    delete process.env.TMPDIR;
+    process.env.TMPDIR = mkdtempSync(join(scratch, 'elsewhere-'));
     try {
       const removed = sweepStaleTempDirs();
       expect(removed.filter((r) => r.dir === stale)).toEqual([{ dir: stale, pid: deadPid, stopped: 0 }]);
     } finally {
-      if (saved !== undefined) process.env.TMPDIR = saved;
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
       rmSync(stale, { recursive: true, force: true });
     }
     expect(existsSync(stale)).toBe(false);
@@ -203,7 +205,8 @@ describe('sweepStaleTempDirs', () => {
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = root;
     try {
-      const removed = sweepStaleTempDirs();
+      // Only this root's: the sweep looks in /dev/shm too, which other runs share.
+      const removed = sweepStaleTempDirs().filter((s) => s.dir.startsWith(`${root}/`));
       expect(removed.map((s) => [s.dir, s.pid, s.stopped]).sort()).toEqual([
         [join(root, 'stackonly-compiledb-dead'), deadPid, 0],
         [join(root, 'stackonly-compiledb-reused'), process.pid, 0],

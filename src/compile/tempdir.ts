@@ -41,7 +41,11 @@ const SHM_DIR = '/dev/shm';
  * time in /tmp on ext4 on these machines, and 7 microseconds on tmpfs.
  */
 export function memoryTempRoot(): string | undefined {
-  if (process.env.TMPDIR) return undefined;
+  return process.env.TMPDIR ? undefined : sharedMemoryDir();
+}
+
+/** /dev/shm when it is a tmpfs this process may write in. */
+function sharedMemoryDir(): string | undefined {
   try {
     if (statfsSync(SHM_DIR).type !== TMPFS_MAGIC) return undefined;
     accessSync(SHM_DIR, constants.W_OK | constants.X_OK);
@@ -51,9 +55,13 @@ export function memoryTempRoot(): string | undefined {
   }
 }
 
-/** Every place makeTempDir may put a directory: where a killed run's are looked for. */
+/**
+ * Every place makeTempDir may have put a directory, where a killed run's are looked for:
+ * the shared memory directory too when TMPDIR is set now, since the killed run may have
+ * run without it.
+ */
 function tempRoots(): string[] {
-  const memory = memoryTempRoot();
+  const memory = sharedMemoryDir();
   const roots = [tmpdir()];
   if (memory && memory !== roots[0]) roots.push(memory);
   return roots;
