@@ -1,4 +1,4 @@
-import { SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHN_UNDEF, SHT_NOBITS, STT_SECTION } from '../elf/types.js';
+import { SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHN_UNDEF, SHT_NOBITS, STT_SECTION, type ElfSymbol } from '../elf/types.js';
 import type { FunctionInfo, Location, ObjectModel } from '../model/types.js';
 import { upperBound } from '../sorted.js';
 import { normalizeName } from './match.js';
@@ -22,6 +22,7 @@ const MAX_ANONYMOUS_REGION = 4096;
  */
 export class ReferenceCanon {
   private anchors = new Map<number, Float64Array>();
+  private unsortedAnchors?: (Float64Array | undefined)[];
 
   /**
    * Texts of places in sections, by Location (the locator makes one per place): strings and
@@ -118,95 +119,77 @@ export class ReferenceCanon {
 
   /** The next offset after `offset` in a data section where a symbol starts or code points. */
   private nextAnchor(section: number, offset: number): number {
-    if (this.anchors.size === 0) this.collectAnchors();
-    const list = this.anchors.get(section) ?? NO_ANCHORS;
+    const list = this.anchorsOf(section);
     const next = upperBound(list, offset);
     return next < list.length ? list[next] : Number.MAX_SAFE_INTEGER;
   }
 
+  /** A section's anchors, sorted and without repeats; sorted on first use (few sections are asked about). */
+  private anchorsOf(section: number): Float64Array {
+    const known = this.anchors.get(section);
+    if (known) return known;
+    this.unsortedAnchors ??= this.collectAnchors();
+    const list = this.unsortedAnchors[section];
+    if (!list) return NO_ANCHORS;
+    list.sort();
+    let m = 0;
+    for (let q = 0; q < list.length; q++) if (m === 0 || list[m - 1] !== list[q]) list[m++] = list[q];
+    const sorted = list.subarray(0, m);
+    this.anchors.set(section, sorted);
+    return sorted;
+  }
+
   /**
-   * Every section's anchors in one pass over the symbols and the resolved references, as
-   * (section, offset) keys sorted once: a set per section cost a hash per reference of the
-   * whole object, a tenth of a kernel tree comparison's reference work.
+   * Every section's anchors in one pass over the symbols and the resolved references, by
+   * section and unsorted: a set per section cost a hash per reference of the whole object,
+   * and sorting them all, when only the sections of anonymous data are asked about, a
+   * tenth of a kernel tree comparison's reference work.
    */
-  private collectAnchors(): void {
+  private collectAnchors(): (Float64Array | undefined)[] {
     const { object } = this.model;
     const symbols = object.symbols;
-    let sections = new Int32Array(1024);
-    let offsets = new Float64Array(1024);
-    let n = 0;
-    const add = (s: number, at: number) => {
-      if (n === sections.length) {
-        const moreSections = new Int32Array(n * 2);
-        moreSections.set(sections);
-        sections = moreSections;
-        const moreOffsets = new Float64Array(n * 2);
-        moreOffsets.set(offsets);
-        offsets = moreOffsets;
-      }
-      sections[n] = s;
-      offsets[n++] = at;
-    };
+    const sectionCount = object.sections.length;
     // Which symbols lie in data (functions live in code: no anchors there), read once:
     // the references below are millions per tree, and most name external symbols.
     const inData = new Uint8Array(symbols.length);
+    const counts = new Int32Array(sectionCount + 1);
+    const anchored = (symbol: ElfSymbol) => symbol.shndx !== SHN_UNDEF && !symbol.reserved && symbol.shndx < sectionCount;
     for (let s = 0; s < symbols.length; s++) {
       const symbol = symbols[s];
-      if (symbol.shndx === SHN_UNDEF || symbol.reserved) continue;
-      if (symbol.type !== STT_SECTION) add(symbol.shndx, symbol.value);
+      if (!anchored(symbol)) continue;
+      if (symbol.type !== STT_SECTION) counts[symbol.shndx]++;
       if (((object.sections[symbol.shndx]?.flags ?? SHF_EXECINSTR) & SHF_EXECINSTR) === 0) inData[s] = 1;
+    }
+    for (const fn of this.model.functions) {
+      const symbolColumn = fn.code.symbol;
+      for (let i = fn.firstReference; i < fn.endReference; i++) {
+        const s = symbolColumn[i];
+        if (s >= 0 && s < inData.length && inData[s] === 1) counts[symbols[s].shndx]++;
+      }
+    }
+    const lists: (Float64Array | undefined)[] = new Array(sectionCount);
+    const filled = new Int32Array(sectionCount);
+    for (let section = 0; section < sectionCount; section++) if (counts[section] > 0) lists[section] = new Float64Array(counts[section]);
+    for (let s = 0; s < symbols.length; s++) {
+      const symbol = symbols[s];
+      if (anchored(symbol) && symbol.type !== STT_SECTION) lists[symbol.shndx]![filled[symbol.shndx]++] = symbol.value;
     }
     for (const fn of this.model.functions) {
       const code = fn.code;
       const symbolColumn = code.symbol;
       for (let i = fn.firstReference; i < fn.endReference; i++) {
         const s = symbolColumn[i];
-        if (s >= 0 && s < inData.length && inData[s] === 1) add(symbols[s].shndx, symbols[s].value + code.value[i]);
+        if (s >= 0 && s < inData.length && inData[s] === 1) {
+          const section = symbols[s].shndx;
+          lists[section]![filled[section]++] = symbols[s].value + code.value[i];
+        }
       }
     }
-    // Sorted by section, then offset. Section and offset packed into one number sort
-    // natively; a comparator calls back into JavaScript for every comparison.
-    const keys = new Float64Array(n);
-    let packed = true;
-    for (let i = 0; i < n && packed; i++) {
-      if (!(offsets[i] >= 0 && offsets[i] < OFFSET_RANGE && sections[i] < SECTION_RANGE)) packed = false;
-      keys[i] = sections[i] * OFFSET_RANGE + offsets[i];
-    }
-    if (!packed) {
-      const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => sections[x] - sections[y] || offsets[x] - offsets[y]);
-      const sortedSections = Int32Array.from(order, (i) => sections[i]);
-      const sortedOffsets = Float64Array.from(order, (i) => offsets[i]);
-      sections = sortedSections;
-      offsets = sortedOffsets;
-    } else {
-      keys.sort();
-      for (let i = 0; i < n; i++) {
-        const s = Math.floor(keys[i] / OFFSET_RANGE);
-        sections[i] = s;
-        offsets[i] = keys[i] - s * OFFSET_RANGE;
-      }
-    }
-    for (let k = 0; k < n; ) {
-      const s = sections[k];
-      let end = k;
-      while (end < n && sections[end] === s) end++;
-      const list = new Float64Array(end - k);
-      let m = 0;
-      for (let q = k; q < end; q++) {
-        const at = offsets[q];
-        if (m === 0 || list[m - 1] !== at) list[m++] = at;
-      }
-      this.anchors.set(s, list.subarray(0, m));
-      k = end;
-    }
-    if (this.anchors.size === 0) this.anchors.set(-1, NO_ANCHORS);
+    return lists;
   }
 }
 
 const NO_ANCHORS = new Float64Array(0);
-/** Anchor keys pack a section index below this and an offset below OFFSET_RANGE into one exact double. */
-const SECTION_RANGE = 2 ** 20;
-const OFFSET_RANGE = 2 ** 32;
 
 function kindOfSection(name: string): string {
   // .rodata.foo and .rodata are the same kind of place; the suffix is a -fdata-sections detail.

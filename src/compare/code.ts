@@ -31,12 +31,35 @@ function sameRange(a: Uint8Array, from: number, b: Uint8Array, at: number, lengt
   return compareRanges.call(a, b, at, at + length, from, from + length) === 0;
 }
 
+/**
+ * Each symbol of an object that names something outside it (undefined), by a number for
+ * its name that is the same on both sides; -1 for every other symbol. References to other
+ * objects are most of kernel code's: compared as two numbers, without reaching for the two
+ * symbols' objects.
+ */
+class ExternalNames {
+  private readonly ids = new Map<string, number>();
+
+  column(symbols: readonly ElfSymbol[]): Int32Array {
+    const out = new Int32Array(symbols.length).fill(-1);
+    for (let s = 0; s < symbols.length; s++) {
+      const symbol = symbols[s];
+      if (symbol.shndx !== SHN_UNDEF) continue;
+      let id = this.ids.get(symbol.name);
+      if (id === undefined) this.ids.set(symbol.name, (id = this.ids.size));
+      out[s] = id;
+    }
+    return out;
+  }
+}
+
 /** The common case, settled without canonical forms or Locations: the same undefined symbol and addend. */
-function sameExternal(a: SectionCode, i: number, b: SectionCode, j: number, symbolsA: ElfSymbol[], symbolsB: ElfSymbol[]): boolean {
-  if (a.symbol[i] < 0 || b.symbol[j] < 0 || a.value[i] !== b.value[j]) return false;
-  const x = symbolsA[a.symbol[i]];
-  const y = symbolsB[b.symbol[j]];
-  return x !== undefined && y !== undefined && x.shndx === SHN_UNDEF && y.shndx === SHN_UNDEF && x.name === y.name;
+function sameExternal(a: SectionCode, i: number, b: SectionCode, j: number, externalA: Int32Array, externalB: Int32Array): boolean {
+  const x = a.symbol[i];
+  const y = b.symbol[j];
+  if (x < 0 || y < 0 || x >= externalA.length || y >= externalB.length) return false;
+  const name = externalA[x];
+  return name >= 0 && name === externalB[y] && a.value[i] === b.value[j];
 }
 
 export class CodeComparer {
@@ -45,6 +68,9 @@ export class CodeComparer {
   /** What the original code says about constants that moved like line numbers. */
   readonly lineEvidence: LineArgumentEvidence;
   private readonly prints = new Map<FunctionInfo, string>();
+  /** ExternalNames columns of the two objects' symbols. */
+  private readonly externalOriginal: Int32Array;
+  private readonly externalPatched: Int32Array;
 
   constructor(
     readonly original: ObjectModel,
@@ -52,6 +78,9 @@ export class CodeComparer {
     /** Build stamps: a string that differs only by these is build noise, not a change. */
     private readonly stamps: readonly BuildStamp[] = [],
   ) {
+    const externals = new ExternalNames();
+    this.externalOriginal = externals.column(original.object.symbols);
+    this.externalPatched = externals.column(patched.object.symbols);
     this.originalCanon = new ReferenceCanon(original);
     this.patchedCanon = new ReferenceCanon(patched);
     this.originalCanon.keepTextsOf(this.nameOriginal);
@@ -64,8 +93,8 @@ export class CodeComparer {
    * canonical strings: the same (matched) function at the same offset, the same external or
    * named data symbol, the same string. False means "look closer", not "different".
    */
-  private surelySame(a: Location, b: Location, toPatched: Map<FunctionInfo, FunctionInfo>): boolean {
-    if (a.kind === 'function' && b.kind === 'function') return toPatched.get(a.fn) === b.fn && a.offset === b.offset;
+  private surelySame(a: Location, b: Location): boolean {
+    if (a.kind === 'function' && b.kind === 'function') return this.patchedIdOf[a.fn.id] === b.fn.id && a.offset === b.offset;
     if ((a.kind === 'external' && b.kind === 'external') || (a.kind === 'absolute' && b.kind === 'absolute')) return a.name === b.name && a.offset === b.offset;
     if (a.kind !== 'section' || b.kind !== 'section') return false;
     if (a.symbol && b.symbol && a.symbol.type !== STT_SECTION && b.symbol.type !== STT_SECTION) {
@@ -89,14 +118,16 @@ export class CodeComparer {
 
   /** Whether reference `i` of `o` and `j` of `p` reach the same thing, by the comparison's rules. */
   sameReference(o: FunctionInfo, i: number, p: FunctionInfo, j: number): boolean {
-    if (sameExternal(o.code, i, p.code, j, this.original.object.symbols, this.patched.object.symbols)) return true;
+    if (sameExternal(o.code, i, p.code, j, this.externalOriginal, this.externalPatched)) return true;
     const ta = o.target(i);
     const tb = p.target(j);
-    if (this.surelySame(ta, tb, this.toPatched)) return true;
+    if (this.surelySame(ta, tb)) return true;
     return this.originalCanon.canonical(ta, this.nameOriginal).text === this.patchedCanon.canonical(tb, this.namePatched).text;
   }
 
   private toPatched = new Map<FunctionInfo, FunctionInfo>();
+  /** The matching by function id: the patched id of each original function, -1 when unmatched. */
+  private patchedIdOf = new Int32Array(0);
   private readonly reasons = new Set<ChangeReason>();
   private readonly noise: NoiseString[] = [];
   private readonly lineShifts: LineShift[] = [];
@@ -147,7 +178,7 @@ export class CodeComparer {
             if (!rx || !ry || !Buffer.from(rx).equals(Buffer.from(ry))) return 'changed';
             continue;
           }
-          if (this.surelySame(tx[t].location, ty[t].location, this.toPatched)) continue;
+          if (this.surelySame(tx[t].location, ty[t].location)) continue;
           if (this.originalCanon.describe(tx[t].location, nameOriginal).text !== this.patchedCanon.describe(ty[t].location, namePatched).text) return 'changed';
         }
       }
@@ -190,6 +221,8 @@ export class CodeComparer {
     if (this.toPatched !== toPatched) {
       // Original functions are named by their match: a new matching names them anew.
       this.toPatched = toPatched;
+      this.patchedIdOf = new Int32Array(this.original.functions.length).fill(-1);
+      for (const [x, y] of toPatched) this.patchedIdOf[x.id] = y.id;
       this.originalCanon.forgetNamedTexts();
     }
     // Most pairs differ in nothing: one set and list, emptied for each, instead of new ones.
@@ -207,7 +240,7 @@ export class CodeComparer {
         if (!Buffer.from(a).equals(Buffer.from(b))) maskedDiffer = [a, b];
       }
     }
-    if (!reasons.has('code')) this.compareReferences(o, p, toPatched, reasons, noise);
+    if (!reasons.has('code')) this.compareReferences(o, p, reasons, noise);
     const lineShifts = this.lineShifts;
     lineShifts.length = 0;
     if (maskedDiffer && !reasons.has('code')) {
@@ -259,9 +292,9 @@ export class CodeComparer {
   }
 
   /** References of the same code, paired by position: why the ones that differ do. */
-  private compareReferences(o: FunctionInfo, p: FunctionInfo, toPatched: Map<FunctionInfo, FunctionInfo>, reasons: Set<ChangeReason>, noise: NoiseString[]): void {
-    const symbolsA = this.original.object.symbols;
-    const symbolsB = this.patched.object.symbols;
+  private compareReferences(o: FunctionInfo, p: FunctionInfo, reasons: Set<ChangeReason>, noise: NoiseString[]): void {
+    const externalA = this.externalOriginal;
+    const externalB = this.externalPatched;
     const a = o.code;
     const b = p.code;
     const count = o.endReference - o.firstReference;
@@ -272,10 +305,10 @@ export class CodeComparer {
         reasons.add('code');
         return;
       }
-      if (sameExternal(a, i, b, j, symbolsA, symbolsB)) continue;
+      if (sameExternal(a, i, b, j, externalA, externalB)) continue;
       const ta = o.target(i);
       const tb = p.target(j);
-      if (this.surelySame(ta, tb, toPatched)) continue;
+      if (this.surelySame(ta, tb)) continue;
       const ca = this.originalCanon.canonical(ta, this.nameOriginal);
       const cb = this.patchedCanon.canonical(tb, this.namePatched);
       if (ca.text === cb.text) continue;
