@@ -15,6 +15,7 @@ import type { BuildStamp } from '../compare/code.js';
 import { familyListings } from '../report/listings.js';
 import type { ReplaceReport } from '../report/types.js';
 import { compareTrees, type TreeResult } from '../tree/compare-tree.js';
+import { klpObjectOfUnit } from '../tree/kbuild.js';
 import { auditExitCode, compareExitCode, EXIT_ERROR, EXIT_OK } from './exit-code.js';
 import { audit } from '../audit/check.js';
 import { StagedInputs } from './inputs.js';
@@ -157,7 +158,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--object-name <name>', 'klp_object name of objects that are not kernel modules (default vmlinux); modules are named by .modinfo or KBUILD_MODNAME', parseObjectName)
     .option('--source-dir <dir>', 'a configured source tree: compile only the units --patch touches, each with its own command')
     .option('--compile-commands <file>', 'with --source-dir: the compilation database (default <dir>/compile_commands.json)')
-    .option('--linked-object <file>', 'with --source-dir: the linked module (.ko, or its ld -r .o) or vmlinux that .old_sympos counts in (default: found in the build tree); repeatable', collectLinkedObject)
+    .option('--linked-object <file>', 'with --source-dir or two kbuild trees: the linked module (.ko, or its ld -r .o) or vmlinux that .old_sympos counts in (default: found in the build tree); repeatable', collectLinkedObject)
     .option('--build-stamp <old=new>', 'a build stamp (kernel release) as the two builds spell it: literals differing only by it are build noise; repeatable; modules\' vermagic is read anyway', parseStamp)
     .option('--no-line-directives', 'compile the patched side as it is, without #line directives keeping unchanged lines at their original numbers')
     .action(async (original: string | undefined, patched: string | undefined, opts) => {
@@ -215,7 +216,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         return;
       }
       if (original === undefined) throw new UsageError('missing <original> (or --source-dir with --patch)');
-      if (opts.linkedObject !== undefined) throw new UsageError('--linked-object goes with --source-dir');
+      if (opts.linkedObject !== undefined && !(patched !== undefined && inputKind(original) === 'directory')) throw new UsageError('--linked-object goes with --source-dir or two build trees');
       if (opts.strip !== undefined && opts.patch === undefined) throw new UsageError('--strip goes with --patch');
       // A FIFO or `-` is read whole first: it can be read only once, and not from the start again.
       original = staged.stage(original);
@@ -230,7 +231,15 @@ function buildProgram(setExit: (code: number) => void): Command {
         } finally {
           progress.stop();
         }
-        emitTree(tree, opts, { originalDir: original });
+        // A kbuild tree's units are named by their commands, and their positions counted in the linked module or vmlinux.
+        const units = tree.kbuild.units;
+        const names = new Map([...units].filter(([, unit]) => unit.module).map(([path, unit]) => [path, klpObjectOfUnit(unit)]));
+        if (units.size > 0 || opts.linkedObject !== undefined) {
+          const entries = new Map([...units].map(([path, unit]) => [path, unit.entry]));
+          const objectNames = new Map([...units].map(([path, unit]) => [path, klpObjectOfUnit(unit, opts.objectName)]));
+          tree = { ...tree, report: placeInLinkedObjects(tree.report, { originalDir: original, entries, objectNames, linkedObjects: opts.linkedObject }) };
+        }
+        emitTree(tree, opts, { originalDir: original, names });
         return;
       }
       const result = await compare({

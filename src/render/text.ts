@@ -145,6 +145,7 @@ function renderTreeText(report: TreeReport): string {
     `objects compared: ${s.compared} (identical: ${s.identical}, unchanged: ${s.unchanged}, changed: ${s.changed}${s.build_noise ? `, build noise only: ${s.build_noise}` : ''}${s.errors ? `, unreadable: ${s.errors}` : ''})`,
     `only in the original: ${s.only_in_original.length}${s.only_in_original.length ? ` (${s.only_in_original.join(', ')})` : ''}`,
     `only in the patched: ${s.only_in_patched.length}${s.only_in_patched.length ? ` (${s.only_in_patched.join(', ')})` : ''}`,
+    ...(s.linked_from_members?.length ? [`linked from the objects compared, not compared themselves: ${s.linked_from_members.length} (${s.linked_from_members.join(', ')})`] : []),
   ];
   for (const object of report.objects) {
     if (object.status !== 'changed' && object.status !== 'build_noise') continue;

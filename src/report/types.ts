@@ -138,6 +138,12 @@ export interface TreeSummary {
   errors: number;
   only_in_original: string[];
   only_in_patched: string[];
+  /**
+   * Objects of a kbuild tree that the build linked from other objects of both trees (a
+   * module's `ld -r` `.o` and its `.ko`, `vmlinux.o`): not compared, their members are, and
+   * `.old_sympos` is counted in them. Present when there are any.
+   */
+  linked_from_members?: string[];
 }
 
 /** Tree mode: the single-object fields aggregated (each entry with its `object`), and one report per changed object. */

@@ -9,6 +9,7 @@ import { fillAssemblerText } from '../report/assembler-text.js';
 import { emptyCompareReport } from '../report/build.js';
 import type { CompareReport, TreeObjectReport, TreeReport } from '../report/types.js';
 import { compareObjectPair, type ObjectPairRequest, type ObjectPairResult } from './object-pair.js';
+import { readKbuildTrees, type KbuildTree } from './kbuild.js';
 import { listObjects } from './walk.js';
 
 export interface TreeOptions {
@@ -33,6 +34,8 @@ export interface TreeOptions {
 export interface TreeResult {
   report: TreeReport;
   results: ObjectPairResult[];
+  /** What kbuild's saved commands said about the trees' objects (none for other trees). */
+  kbuild: KbuildTree;
 }
 
 type WorkerPool = import('piscina').Piscina;
@@ -149,14 +152,17 @@ export async function compareTrees(originalDir: string, patchedDir: string, opti
   let requests: ObjectPairRequest[];
   let originals: Map<string, string>;
   let patcheds: Map<string, string>;
+  let kbuild: KbuildTree;
   try {
-    originals = listObjects(originalDir);
-    patcheds = listObjects(patchedDir);
+    const withCommands = new Set<string>();
+    originals = listObjects(originalDir, withCommands);
+    patcheds = listObjects(patchedDir, withCommands);
     if (originals.size === 0 && patcheds.size === 0) throw new InputError(originalDir, 'no .o or .ko files in either directory');
+    kbuild = readKbuildTrees(originalDir, patchedDir, [...originals.keys()].filter((p) => patcheds.has(p)), withCommands);
     requests = [];
     for (const [path, original] of originals) {
       const patched = patcheds.get(path);
-      if (patched) requests.push({ path, original, patched, ...(options.stamps?.length ? { stamps: options.stamps } : {}), ...(options.linesPinned ? { linesPinned: true } : {}) });
+      if (patched && !kbuild.linkedFromMembers.has(path)) requests.push({ path, original, patched, ...(options.stamps?.length ? { stamps: options.stamps } : {}), ...(options.linesPinned ? { linesPinned: true } : {}) });
     }
   } catch (err) {
     await (await starting)?.destroy();
@@ -166,7 +172,9 @@ export async function compareTrees(originalDir: string, patchedDir: string, opti
   const results = await runAll(requests, options, starting);
   const arch = treeArch(results, [...originals.values(), ...patcheds.values()]);
   const labels = options.labels ?? { original: originalDir, patched: patchedDir };
-  return { report: buildTreeReport(labels.original, labels.patched, arch, originals, patcheds, results), results };
+  const report = buildTreeReport(labels.original, labels.patched, arch, originals, patcheds, results);
+  if (kbuild.linkedFromMembers.size > 0) report.summary.linked_from_members = [...kbuild.linkedFromMembers.keys()];
+  return { report, results, kbuild };
 }
 
 /**

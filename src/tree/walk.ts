@@ -9,9 +9,10 @@ const OBJECT_FILE = /\.(?:o|ko|ko\.xz|ko\.zst|ko\.gz)$/;
  * Every `.o` and `.ko` below a directory, by path relative to it (with `/` separators). A
  * compressed module (`.ko.xz`, `.ko.zst`, `.ko.gz`) is listed under its name without the
  * suffix, so that `foo.ko` on one side and `foo.ko.xz` on the other are one pair; should a
- * directory hold both, the uncompressed one counts.
+ * directory hold both, the uncompressed one counts. With `withCommands`, the paths of the
+ * objects that have kbuild's saved command beside them (`.NAME.o.cmd`) are added to it.
  */
-export function listObjects(root: string): Map<string, string> {
+export function listObjects(root: string, withCommands?: Set<string>): Map<string, string> {
   const found = new Map<string, string>();
   const visit = (dir: string) => {
     let entries;
@@ -20,6 +21,7 @@ export function listObjects(root: string): Map<string, string> {
     } catch (err) {
       throw new InputError(dir, describeFsError(err));
     }
+    const names = new Set(withCommands ? entries.map((e) => e.name) : []);
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) visit(path);
@@ -27,6 +29,8 @@ export function listObjects(root: string): Map<string, string> {
         const rel = relative(root, path).split(sep).join('/');
         const key = withoutCompressionSuffix(rel);
         if (key === rel || !found.has(key)) found.set(key, path);
+        // kbuild's saved command of the object (src/tree/kbuild.ts), from the same listing.
+        if (withCommands && key === rel && names.has(`.${entry.name}.cmd`)) withCommands.add(rel);
       }
     }
   };

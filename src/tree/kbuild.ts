@@ -1,0 +1,240 @@
+import { readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { compilerLength, moduleOfCommand, scanArguments } from '../compile/compiledb/command-words.js';
+import type { CompileDbEntry } from '../compile/compiledb/database.js';
+import { splitCommandLine } from '../compile/gcc.js';
+import { VMLINUX } from '../report/types.js';
+
+/*
+ * A tree that kbuild built (what a kpatch-style pipeline has after building a kernel twice)
+ * keeps, beside each object, the command that made it: `.NAME.o.cmd`, `.NAME.ko.cmd`
+ * (`savedcmd_TARGET := COMMAND`; `cmd_TARGET` before 6.3). It tells a unit, compiled from
+ * a source, from an object kbuild linked out of others with `ld -r`: a module's `NAME.o`
+ * (its units), its `NAME.ko` (that and `NAME.mod.o`), `vmlinux.o` (the built-in archives).
+ * A unit's command names its klp_object: `-DMODULE -DKBUILD_MODNAME=...` a module, anything
+ * else vmlinux.
+ *
+ * A linked object repeats its members' code. Compared beside them, every changed function
+ * would be listed twice, and the units of a module under vmlinux, the klp_object of an
+ * object that is not a module: a livepatch built from that would not load. So a linked
+ * object whose members are all objects of both trees is not compared; its members are,
+ * each named by its command, and `.old_sympos` is counted in the linked module or vmlinux
+ * (src/compile/compiledb/linked-positions.ts), as `--source-dir` does it.
+ */
+
+/** A unit of a kbuild tree: its command as a compilation database entry would hold it, and its klp_object. */
+export interface KbuildUnit {
+  entry: CompileDbEntry;
+  /** `-DMODULE`: its code goes into a module, named `modname`; else into vmlinux. */
+  module: boolean;
+  modname?: string;
+}
+
+export interface KbuildTree {
+  /** Units with a compile command, by relative path (the original tree's commands). */
+  units: Map<string, KbuildUnit>;
+  /** Linked objects not compared, because all their members are, with how many members each has. */
+  linkedFromMembers: Map<string, number>;
+}
+
+/** What kbuild's saved commands say about the objects of two trees (see the comment at the top). */
+export function readKbuildTrees(originalDir: string, patchedDir: string, paths: readonly string[], withCommands: ReadonlySet<string>): KbuildTree {
+  const units = new Map<string, KbuildUnit>();
+  const linkedFromMembers = new Map<string, number>();
+  if (withCommands.size === 0) return { units, linkedFromMembers };
+  const inTree = new Set(paths);
+  const original = new Map<string, SavedCommand>();
+  const patched = new Map<string, SavedCommand>();
+  for (const path of paths) {
+    if (!withCommands.has(path)) continue;
+    const a = readSavedCommand(originalDir, path);
+    const b = readSavedCommand(patchedDir, path);
+    if (a) original.set(path, a);
+    if (b) patched.set(path, b);
+    if (a?.kind === 'compile') units.set(path, a.unit);
+  }
+  // A link is left out when both builds linked it, and of members that are all compared
+  // (or are links left out in turn: a module's .ko of its ld -r .o).
+  const covered = new Map<string, boolean>();
+  const isCovered = (path: string, depth: number): boolean => {
+    const known = covered.get(path);
+    if (known !== undefined) return known;
+    covered.set(path, false); // a link of itself (it cannot be) is not covered
+    const a = original.get(path);
+    const b = patched.get(path);
+    let result = false;
+    if (a?.kind === 'link' && b?.kind === 'link' && a.members !== undefined && b.members !== undefined && a.members.length > 0 && depth < 8) {
+      const same = a.members.length === b.members.length && a.members.every((m, i) => m === b.members![i]);
+      result = same && a.members.every((m) => inTree.has(m) && (original.get(m)?.kind !== 'link' || isCovered(m, depth + 1)));
+    }
+    covered.set(path, result);
+    return result;
+  };
+  for (const [path, command] of original) {
+    if (command.kind === 'link' && isCovered(path, 0)) linkedFromMembers.set(path, command.members!.length);
+  }
+  return { units, linkedFromMembers };
+}
+
+type SavedCommand = { kind: 'compile'; unit: KbuildUnit } | { kind: 'link'; members?: string[] } | { kind: 'other' };
+
+/**
+ * The saved command of object `path` (relative to `treeDir`), or nothing when there is no
+ * readable one. The build root, where the command ran and its relative paths start, is the
+ * object's directory less the directories the command's target names it under: the tree
+ * given may be the build root or a directory inside it.
+ */
+function readSavedCommand(treeDir: string, path: string): SavedCommand | undefined {
+  const object = join(treeDir, path);
+  let text: string;
+  try {
+    text = readFileSync(join(dirname(object), `.${basename(object)}.cmd`), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const line = /^(?:saved)?cmd_(\S+)\s*:=\s*(.*)$/m.exec(text);
+  if (!line) return undefined;
+  const [, target, command] = line;
+  const root = buildRoot(object, target);
+  if (root === undefined) return undefined;
+  let words: string[];
+  try {
+    words = firstCommand(splitCommandLine(command));
+  } catch {
+    return undefined;
+  }
+  if (words.length === 0) return undefined;
+  const tool = basename(words[0]);
+  if (tool === 'ld' || /[-.]ld(?:\.(?:bfd|gold|lld))?$/.test(tool) || tool === 'ld.lld') {
+    if (!words.includes('-r') && !words.includes('--relocatable')) return { kind: 'other' };
+    return { kind: 'link', members: linkMembers(words.slice(1), root, treeDir) };
+  }
+  const args = words.slice(compilerLength(words));
+  const tokens = scanArguments(args);
+  const compiles = words.includes('-c') && tokens.some((t) => t.kind === 'input');
+  if (!compiles) return { kind: 'other' };
+  const source = tokens.find((t) => t.kind === 'input');
+  const file = source && source.kind === 'input' ? resolve(root, source.value) : object;
+  const { module, modname } = moduleOfCommand(args);
+  const entry: CompileDbEntry = { directory: root, file, argv: words, output: object, index: -1 };
+  return { kind: 'compile', unit: { entry, module, ...(modname !== undefined ? { modname } : {}) } };
+}
+
+/** The directory a command with this target ran in, for the object at `object`; undefined when they do not fit. */
+function buildRoot(object: string, target: string): string | undefined {
+  if (isAbsolute(target)) return resolve(target) === resolve(object) ? dirname(object) : undefined;
+  const parts = target.split('/').filter((p) => p !== '' && p !== '.');
+  let dir = resolve(object);
+  const own = dir.split(sep);
+  if (own.length <= parts.length || own.slice(-parts.length).join('/') !== parts.join('/')) return undefined;
+  for (let i = 0; i < parts.length; i++) dir = dirname(dir);
+  return dir;
+}
+
+/** The words of the first command of a shell line (`gcc ... ; objtool ...`, `ld ...; true`). */
+function firstCommand(words: string[]): string[] {
+  const out: string[] = [];
+  for (const word of words) {
+    if (word === ';' || word === '&&' || word === '||' || word === '|') break;
+    if (word.endsWith(';')) {
+      if (word.length > 1) out.push(word.slice(0, -1));
+      break;
+    }
+    out.push(word);
+  }
+  return out;
+}
+
+/** ld's options that take the next word as their value. */
+const LD_VALUE_OPTIONS = new Set(['-o', '-m', '-T', '-z', '-e', '-L', '-l', '-soname', '-Map', '--script', '--output', '-u', '-y']);
+
+/**
+ * The objects an `ld -r` links, relative to the tree, in order: `.o` inputs, those listed
+ * in `@file` (kbuild's `NAME.mod`), and the members of thin archives (`vmlinux.a`, each
+ * directory's `built-in.a`, themselves thin archives of units). Undefined when an input is
+ * outside the tree or cannot be read: the link's members are then not known.
+ */
+function linkMembers(args: string[], root: string, treeDir: string): string[] | undefined {
+  const members: string[] = [];
+  const inTree = (path: string): string | undefined => {
+    const rel = relative(treeDir, path);
+    return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : rel.split(sep).join('/');
+  };
+  const add = (path: string): boolean => {
+    if (path.endsWith('.a')) {
+      const listed = thinArchiveMembers(path);
+      if (!listed) return false;
+      return listed.every(add);
+    }
+    if (!/\.o$|\.ko$/.test(path)) return true;
+    const rel = inTree(path);
+    if (rel === undefined) return false;
+    members.push(rel);
+    return true;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i];
+    if (LD_VALUE_OPTIONS.has(word)) {
+      i++;
+      continue;
+    }
+    if (word.startsWith('@')) {
+      let listed: string[];
+      try {
+        listed = readFileSync(resolve(root, word.slice(1)), 'utf8').split(/\s+/).filter(Boolean);
+      } catch {
+        return undefined;
+      }
+      if (!listed.every((p) => add(resolve(root, p)))) return undefined;
+      continue;
+    }
+    if (word.startsWith('-')) continue;
+    if (!add(resolve(root, word))) return undefined;
+  }
+  return members;
+}
+
+/**
+ * The member paths of a GNU thin archive (`!<thin>`), resolved against its directory, or
+ * undefined for any other file: a regular archive holds copies, not the tree's objects.
+ */
+function thinArchiveMembers(path: string): string[] | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    return undefined;
+  }
+  if (bytes.toString('latin1', 0, 8) !== '!<thin>\n') return undefined;
+  const members: string[] = [];
+  let longNames = '';
+  let at = 8;
+  while (at + 60 <= bytes.length) {
+    const name = bytes.toString('latin1', at, at + 16).trimEnd();
+    const size = Number.parseInt(bytes.toString('latin1', at + 48, at + 58).trim(), 10);
+    if (!Number.isFinite(size) || size < 0) return undefined;
+    const data = at + 60;
+    // The symbol table and the long-name table are the only members stored in a thin archive.
+    const stored = name === '/' || name === '//' || name === '/SYM64/';
+    if (name === '//') longNames = bytes.toString('latin1', data, data + size);
+    else if (!stored) {
+      let member: string | undefined;
+      const long = /^\/(\d+)$/.exec(name);
+      if (long) {
+        const start = Number(long[1]);
+        const end = longNames.indexOf('/\n', start);
+        member = end < 0 ? undefined : longNames.slice(start, end);
+      } else member = name.endsWith('/') ? name.slice(0, -1) : name;
+      if (member === undefined) return undefined;
+      members.push(resolve(dirname(path), member));
+    }
+    at = data + (stored ? size + (size & 1) : 0);
+  }
+  return members;
+}
+
+/** The klp_object of a unit: its module, or vmlinux (`objectName` where given). */
+export function klpObjectOfUnit(unit: KbuildUnit, objectName?: string): string {
+  if (!unit.module) return objectName ?? VMLINUX;
+  return unit.modname ?? basename(unit.entry.output ?? unit.entry.file).replace(/\.[^.]*$/, '').replace(/-/g, '_');
+}
