@@ -233,7 +233,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         }
         // A kbuild tree's units are named by their commands, and their positions counted in the linked module or vmlinux.
         const units = tree.kbuild.units;
-        const names = new Map([...units].filter(([, unit]) => unit.module).map(([path, unit]) => [path, klpObjectOfUnit(unit)]));
+        const names = new Map([...tree.kbuild.linkedModules, ...[...units].filter(([, unit]) => unit.module).map(([path, unit]) => [path, klpObjectOfUnit(unit)] as const)]);
         if (units.size > 0 || opts.linkedObject !== undefined) {
           const entries = new Map([...units].map(([path, unit]) => [path, unit.entry]));
           const objectNames = new Map([...units].map(([path, unit]) => [path, klpObjectOfUnit(unit, opts.objectName)]));

@@ -35,13 +35,19 @@ export interface KbuildTree {
   units: Map<string, KbuildUnit>;
   /** Linked objects not compared, because all their members are, with how many members each has. */
   linkedFromMembers: Map<string, number>;
+  /**
+   * Linked objects that are compared (members missing from a tree) and whose units are all
+   * of one module, with its name: a module's `ld -r` object has no `.modinfo` name yet.
+   */
+  linkedModules: Map<string, string>;
 }
 
 /** What kbuild's saved commands say about the objects of two trees (see the comment at the top). */
 export function readKbuildTrees(originalDir: string, patchedDir: string, paths: readonly string[], withCommands: ReadonlySet<string>): KbuildTree {
   const units = new Map<string, KbuildUnit>();
   const linkedFromMembers = new Map<string, number>();
-  if (withCommands.size === 0) return { units, linkedFromMembers };
+  const linkedModules = new Map<string, string>();
+  if (withCommands.size === 0) return { units, linkedFromMembers, linkedModules };
   const inTree = new Set(paths);
   const original = new Map<string, SavedCommand>();
   const patched = new Map<string, SavedCommand>();
@@ -70,10 +76,25 @@ export function readKbuildTrees(originalDir: string, patchedDir: string, paths: 
     covered.set(path, result);
     return result;
   };
-  for (const [path, command] of original) {
-    if (command.kind === 'link' && isCovered(path, 0)) linkedFromMembers.set(path, command.members!.length);
+  // The one module whose units a link holds (through the links it holds), if there is one.
+  const moduleOf = (path: string, depth: number): string | undefined => {
+    // A member only the original tree has was not read above.
+    if (!original.has(path)) original.set(path, readSavedCommand(originalDir, path) ?? { kind: 'other' });
+    const command = original.get(path);
+    if (command?.kind === 'compile') return command.unit.module ? klpObjectOfUnit(command.unit) : undefined;
+    if (command?.kind !== 'link' || !command.members?.length || depth >= 8) return undefined;
+    const names = new Set(command.members.map((m) => moduleOf(m, depth + 1)));
+    return names.size === 1 ? [...names][0] : undefined;
+  };
+  for (const [path, command] of [...original]) {
+    if (command.kind !== 'link') continue;
+    if (isCovered(path, 0)) linkedFromMembers.set(path, command.members!.length);
+    else if (inTree.has(path)) {
+      const name = moduleOf(path, 0);
+      if (name !== undefined) linkedModules.set(path, name);
+    }
   }
-  return { units, linkedFromMembers };
+  return { units, linkedFromMembers, linkedModules };
 }
 
 type SavedCommand = { kind: 'compile'; unit: KbuildUnit } | { kind: 'link'; members?: string[] } | { kind: 'other' };
