@@ -183,6 +183,25 @@ describe('the shadow tree in memory (TMPDIR unset)', () => {
   });
 });
 
+describe('a small /dev/shm (a container\'s: 64 MiB in all, shared)', () => {
+  // A private mount namespace with a /dev/shm of the given size: root and unshare(1) needed.
+  const withShm = (size: string): { out: string; status: number | null } => {
+    const script = `mount -t tmpfs -o size=${size} tmpfs /dev/shm && exec node --input-type=module -e "const m = await import('${join(repoRoot, 'dist/compile/tempdir.js')}'); console.log(m.memoryTempRoot() ?? 'disk')"`;
+    const env = { ...process.env };
+    delete env.TMPDIR;
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', script], { encoding: 'utf8', env });
+    return { out: r.stdout.trim(), status: r.status };
+  };
+  const probe = withShm('64m');
+  const can = probe.status === 0 && probe.out === '/dev/shm';
+  if (!can) console.log(`skipped: a private /dev/shm cannot be mounted here (unshare -m and mount need root and a kernel that allows them: ${probe.out || `status ${probe.status}`})`);
+
+  it.skipIf(!can)('is used when 32 MiB are free there, and the disk when less is', () => {
+    expect(withShm('64m').out).toBe('/dev/shm');
+    expect(withShm('16m').out).toBe('disk');
+  });
+});
+
 describe('sweepStaleTempDirs', () => {
   it('removes the folders whose owner is gone, and nothing else', () => {
     const root = join(scratch, 'sweep');

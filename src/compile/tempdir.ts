@@ -41,7 +41,26 @@ const SHM_DIR = '/dev/shm';
  * time in /tmp on ext4 on these machines, and 7 microseconds on tmpfs.
  */
 export function memoryTempRoot(): string | undefined {
-  return process.env.TMPDIR ? undefined : sharedMemoryDir();
+  const dir = process.env.TMPDIR ? undefined : sharedMemoryDir();
+  return dir !== undefined && hasRoomFor(dir) ? dir : undefined;
+}
+
+/**
+ * Room to spare on the memory filesystem: a container's /dev/shm may be 64 MiB in all and
+ * shared with its other processes. The shadow tree needs a few hundred links and the
+ * patched files; a full filesystem would fail the run, where the disk would not.
+ */
+const MIN_FREE_BYTES = 32 * 1024 * 1024;
+const MIN_FREE_INODES = 16 * 1024;
+
+function hasRoomFor(dir: string): boolean {
+  try {
+    const s = statfsSync(dir);
+    // A filesystem without an inode limit reports 0 files in all.
+    return s.bavail * s.bsize >= MIN_FREE_BYTES && (s.files === 0 || s.ffree >= MIN_FREE_INODES);
+  } catch {
+    return false;
+  }
 }
 
 /** /dev/shm when it is a tmpfs this process may write in. */
