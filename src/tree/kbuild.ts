@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { compilerLength, moduleOfCommand, scanArguments } from '../compile/compiledb/command-words.js';
 import type { CompileDbEntry } from '../compile/compiledb/database.js';
@@ -107,13 +107,9 @@ type SavedCommand = { kind: 'compile'; unit: KbuildUnit } | { kind: 'link'; memb
  */
 function readSavedCommand(treeDir: string, path: string): SavedCommand | undefined {
   const object = join(treeDir, path);
-  let text: string;
-  try {
-    text = readFileSync(join(dirname(object), `.${basename(object)}.cmd`), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const line = /^(?:saved)?cmd_(\S+)\s*:=\s*(.*)$/m.exec(text);
+  const text = firstLine(join(dirname(object), `.${basename(object)}.cmd`));
+  if (text === undefined) return undefined;
+  const line = /^(?:saved)?cmd_(\S+)\s*:=\s*(.*)$/.exec(text);
   if (!line) return undefined;
   const [, target, command] = line;
   const root = buildRoot(object, target);
@@ -140,6 +136,39 @@ function readSavedCommand(treeDir: string, path: string): SavedCommand | undefin
   const entry: CompileDbEntry = { directory: root, file, argv: words, output: object, index: -1 };
   return { kind: 'compile', unit: { entry, module, ...(modname !== undefined ? { modname } : {}) } };
 }
+
+/**
+ * The first line of a file, read a block at a time: a unit's `.cmd` file goes on with the
+ * hundreds of headers it depended on (tens of kilobytes), and a kernel tree has thousands.
+ */
+function firstLine(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const chunks: Buffer[] = [];
+    let position = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(FIRST_LINE_BLOCK);
+      const n = readSync(fd, chunk, 0, chunk.length, position);
+      const end = chunk.subarray(0, n).indexOf(0x0a);
+      chunks.push(chunk.subarray(0, end >= 0 ? end : n));
+      position += n;
+      if (end >= 0 || n === 0 || position > MAX_COMMAND_LINE) return Buffer.concat(chunks).toString('utf8');
+    }
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const FIRST_LINE_BLOCK = 16 * 1024;
+/** Longer than any command kbuild writes (the kernel's own are a few kilobytes). */
+const MAX_COMMAND_LINE = 1024 * 1024;
 
 /** The directory a command with this target ran in, for the object at `object`; undefined when they do not fit. */
 function buildRoot(object: string, target: string): string | undefined {
