@@ -123,6 +123,26 @@ describe('tree mode over two kbuild trees', () => {
     expect(text).toContain('linked from the objects compared, not compared themselves: 3 (build/src/foo.ko, build/src/foo.o, vmlinux.o)');
   });
 
+  it('a unit added to the module: listed as only in the patched tree, the module still not compared beside its units', async () => {
+    const copy = join(scratch, 'grown');
+    cpSync(tree('patched'), copy, { recursive: true });
+    try {
+      writeFileSync(join(copy, 'src/e.c'), 'int foo_extra(int x)\n{\n\treturn x * 7;\n}\n');
+      await kbuildStep(copy, 'build/src/e.o', ['gcc', '-O2', '-DMODULE', '-DKBUILD_MODNAME="foo"', '-c', '-o', 'build/src/e.o', 'src/e.c']);
+      writeFileSync(join(copy, 'build/src/foo.mod'), `${[...expected.module[0].link, 'src/e.o'].map((p) => `build/${p}`).join(' ')}\n`);
+      await kbuildStep(copy, 'build/src/foo.o', ['ld', '-m', 'elf_x86_64', '-r', '-o', 'build/src/foo.o', '@build/src/foo.mod']);
+      await kbuildStep(copy, 'build/src/foo.ko', ['ld', '-r', '-m', 'elf_x86_64', '-o', 'build/src/foo.ko', 'build/src/foo.o', 'build/src/foo.mod.o']);
+      const result = await runCli(['compare', tree('original'), copy, '--format', 'json']);
+      expect(result.exitCode).toBe(0);
+      const r = JSON.parse(result.stdout) as TreeReport;
+      expect(r.summary.only_in_patched).toEqual(['build/src/e.o']);
+      expect(r.summary.linked_from_members).toEqual(['build/src/foo.ko', 'build/src/foo.o', 'vmlinux.o']);
+      expect(positions(r)).toEqual({ ...expected.module[0].positions, ...expected.vmlinux.positions });
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
   it('a linked object some of whose members are missing from a tree is compared, as any object', async () => {
     const copy = join(scratch, 'partial');
     cpSync(tree('patched'), copy, { recursive: true });

@@ -139,7 +139,7 @@ export interface TreeSummary {
   only_in_original: string[];
   only_in_patched: string[];
   /**
-   * Objects of a kbuild tree that the build linked from other objects of both trees (a
+   * Objects of a kbuild tree that each build linked from other objects of its tree (a
    * module's `ld -r` `.o` and its `.ko`, `vmlinux.o`): not compared, their members are, and
    * `.old_sympos` is counted in them. Present when there are any.
    */

@@ -158,7 +158,7 @@ export async function compareTrees(originalDir: string, patchedDir: string, opti
     originals = listObjects(originalDir, withCommands);
     patcheds = listObjects(patchedDir, withCommands);
     if (originals.size === 0 && patcheds.size === 0) throw new InputError(originalDir, 'no .o or .ko files in either directory');
-    kbuild = readKbuildTrees(originalDir, patchedDir, [...originals.keys()].filter((p) => patcheds.has(p)), withCommands);
+    kbuild = readKbuildTrees(originalDir, patchedDir, { original: new Set(originals.keys()), patched: new Set(patcheds.keys()) }, withCommands);
     requests = [];
     for (const [path, original] of originals) {
       const patched = patcheds.get(path);

@@ -43,59 +43,74 @@ export interface KbuildTree {
 }
 
 /** What kbuild's saved commands say about the objects of two trees (see the comment at the top). */
-export function readKbuildTrees(originalDir: string, patchedDir: string, paths: readonly string[], withCommands: ReadonlySet<string>): KbuildTree {
+export function readKbuildTrees(
+  originalDir: string,
+  patchedDir: string,
+  trees: { original: ReadonlySet<string>; patched: ReadonlySet<string> },
+  withCommands: ReadonlySet<string>,
+): KbuildTree {
   const units = new Map<string, KbuildUnit>();
   const linkedFromMembers = new Map<string, number>();
   const linkedModules = new Map<string, string>();
   if (withCommands.size === 0) return { units, linkedFromMembers, linkedModules };
-  const inTree = new Set(paths);
-  const original = new Map<string, SavedCommand>();
-  const patched = new Map<string, SavedCommand>();
-  for (const path of paths) {
-    if (!withCommands.has(path)) continue;
-    const a = readSavedCommand(originalDir, path);
-    const b = readSavedCommand(patchedDir, path);
-    if (a) original.set(path, a);
-    if (b) patched.set(path, b);
-    if (a?.kind === 'compile') units.set(path, a.unit);
-  }
-  // A link is left out when both builds linked it, and of members that are all compared
-  // (or are links left out in turn: a module's .ko of its ld -r .o).
-  const covered = new Map<string, boolean>();
-  const isCovered = (path: string, depth: number): boolean => {
-    const known = covered.get(path);
-    if (known !== undefined) return known;
-    covered.set(path, false); // a link of itself (it cannot be) is not covered
-    const a = original.get(path);
-    const b = patched.get(path);
-    let result = false;
-    if (a?.kind === 'link' && b?.kind === 'link' && a.members !== undefined && b.members !== undefined && a.members.length > 0 && depth < 8) {
-      const same = a.members.length === b.members.length && a.members.every((m, i) => m === b.members![i]);
-      result = same && a.members.every((m) => inTree.has(m) && (original.get(m)?.kind !== 'link' || isCovered(m, depth + 1)));
-    }
-    covered.set(path, result);
-    return result;
-  };
-  // The one module whose units a link holds (through the links it holds), if there is one.
-  const moduleOf = (path: string, depth: number): string | undefined => {
-    // A member only the original tree has was not read above.
-    if (!original.has(path)) original.set(path, readSavedCommand(originalDir, path) ?? { kind: 'other' });
-    const command = original.get(path);
-    if (command?.kind === 'compile') return command.unit.module ? klpObjectOfUnit(command.unit) : undefined;
-    if (command?.kind !== 'link' || !command.members?.length || depth >= 8) return undefined;
-    const names = new Set(command.members.map((m) => moduleOf(m, depth + 1)));
-    return names.size === 1 ? [...names][0] : undefined;
-  };
-  for (const [path, command] of [...original]) {
-    if (command.kind !== 'link') continue;
-    if (isCovered(path, 0)) linkedFromMembers.set(path, command.members!.length);
-    else if (inTree.has(path)) {
-      const name = moduleOf(path, 0);
+  const original = new BuildSide(originalDir, trees.original, withCommands);
+  const patched = new BuildSide(patchedDir, trees.patched, withCommands);
+  for (const path of trees.original) {
+    if (!trees.patched.has(path)) continue;
+    const command = original.command(path);
+    if (command?.kind === 'compile') units.set(path, command.unit);
+    if (command?.kind !== 'link') continue;
+    // Left out when each build linked it of objects that are all in its tree (a unit added
+    // to the module or taken out of it is listed on its side), so that its code is theirs.
+    if (patched.command(path)?.kind === 'link' && original.covered(path) && patched.covered(path)) linkedFromMembers.set(path, (command.members ?? []).length);
+    else {
+      const name = original.moduleOf(path);
       if (name !== undefined) linkedModules.set(path, name);
     }
   }
   return { units, linkedFromMembers, linkedModules };
 }
+
+/** One build's objects and their saved commands, read on first use. */
+class BuildSide {
+  private readonly commands = new Map<string, SavedCommand | undefined>();
+  private readonly coveredLinks = new Map<string, boolean>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly objects: ReadonlySet<string>,
+    private readonly withCommands: ReadonlySet<string>,
+  ) {}
+
+  command(path: string): SavedCommand | undefined {
+    if (!this.commands.has(path)) this.commands.set(path, this.objects.has(path) && this.withCommands.has(path) ? readSavedCommand(this.dir, path) : undefined);
+    return this.commands.get(path);
+  }
+
+  /** A link whose members are all objects of this tree, links among them covered in turn. */
+  covered(path: string, depth = 0): boolean {
+    const known = this.coveredLinks.get(path);
+    if (known !== undefined) return known;
+    this.coveredLinks.set(path, false); // a link of itself (it cannot be) is not covered
+    const command = this.command(path);
+    const members = command?.kind === 'link' ? command.members : undefined;
+    const result = members !== undefined && members.length > 0 && depth < MAX_LINK_DEPTH && members.every((m) => this.objects.has(m) && (this.command(m)?.kind !== 'link' || this.covered(m, depth + 1)));
+    this.coveredLinks.set(path, result);
+    return result;
+  }
+
+  /** The one module whose units a link holds (through the links it holds), if there is one. */
+  moduleOf(path: string, depth = 0): string | undefined {
+    const command = this.command(path);
+    if (command?.kind === 'compile') return command.unit.module ? klpObjectOfUnit(command.unit) : undefined;
+    if (command?.kind !== 'link' || !command.members?.length || depth >= MAX_LINK_DEPTH) return undefined;
+    const names = new Set(command.members.map((m) => this.moduleOf(m, depth + 1)));
+    return names.size === 1 ? [...names][0] : undefined;
+  }
+}
+
+/** Links of links kbuild makes: vmlinux.o of vmlinux.a of built-in.a, a .ko of its ld -r object. */
+const MAX_LINK_DEPTH = 8;
 
 type SavedCommand = { kind: 'compile'; unit: KbuildUnit } | { kind: 'link'; members?: string[] } | { kind: 'other' };
 
