@@ -143,6 +143,21 @@ describe('tree mode over two kbuild trees', () => {
     }
   });
 
+  it('copied without their dot files (no saved commands): compared as any trees, with a warning saying what that means', async () => {
+    const noDots = (side: string) => join(scratch, `${side}-copied`);
+    for (const side of ['original', 'patched']) cpSync(tree(side), noDots(side), { recursive: true, filter: (src) => !/\/\.[^/]*\.cmd$/.test(src) });
+    try {
+      const result = await runCli(['compare', noDots('original'), noDots('patched'), '--format', 'json']);
+      expect(result.exitCode).toBe(0);
+      const r = JSON.parse(result.stdout) as TreeReport;
+      expect(r.summary.linked_from_members).toBeUndefined();
+      expect(r.objects.map((o) => o.path)).toContain('vmlinux.o');
+      expect(r.warnings.filter((w) => w.includes('kbuild'))).toEqual([expect.stringMatching(/^these look like kbuild build trees \(vmlinux\.o\), but kbuild's saved commands \(\.NAME\.o\.cmd\) are not there: .*listed more than once/)]);
+    } finally {
+      for (const side of ['original', 'patched']) rmSync(noDots(side), { recursive: true, force: true });
+    }
+  });
+
   it('a linked object some of whose members are missing from a tree is compared, as any object', async () => {
     const copy = join(scratch, 'partial');
     cpSync(tree('patched'), copy, { recursive: true });

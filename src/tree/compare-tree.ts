@@ -174,7 +174,24 @@ export async function compareTrees(originalDir: string, patchedDir: string, opti
   const labels = options.labels ?? { original: originalDir, patched: patchedDir };
   const report = buildTreeReport(labels.original, labels.patched, arch, originals, patcheds, results);
   if (kbuild.linkedFromMembers.size > 0) report.summary.linked_from_members = [...kbuild.linkedFromMembers.keys()];
+  const unsure = withoutCommands(originals, patcheds, kbuild);
+  if (unsure) report.warnings.push(unsure);
   return { report, results, kbuild };
+}
+
+/**
+ * A warning when the trees look like kbuild's build trees (a module's `NAME.mod.o` beside
+ * its `NAME.ko`, or `vmlinux.o`) but lack the saved commands that tell units from what was
+ * linked of them: then both are compared, and a change may be listed more than once, its
+ * units under vmlinux.
+ */
+function withoutCommands(originals: Map<string, string>, patcheds: Map<string, string>, kbuild: KbuildTree): string | undefined {
+  if (kbuild.units.size > 0 || kbuild.linkedFromMembers.size > 0) return undefined;
+  const paired = [...originals.keys()].filter((p) => patcheds.has(p));
+  const sign = paired.find((p) => p === 'vmlinux.o' || p.endsWith('/vmlinux.o')) ?? paired.find((p) => p.endsWith('.ko') && originals.has(p.replace(/\.ko$/, '.mod.o')));
+  if (!sign) return undefined;
+  const what = sign.endsWith('.ko') ? `${sign} beside ${sign.replace(/\.ko$/, '.mod.o')}` : sign;
+  return `these look like kbuild build trees (${what}), but kbuild's saved commands (.NAME.o.cmd) are not there: the objects and those linked from them are all compared, so a change may be listed more than once, and units are named vmlinux (--object-name) whatever their module; keep the dot files when copying a build tree`;
 }
 
 /**
