@@ -40,13 +40,17 @@ async function kbuildStep(root: string, target: string, command: string[], saved
 async function buildTree(root: string): Promise<void> {
   writeFileSync(join(root, 'compile_commands.json'), readFileSync(join(fixture, 'compile_commands.in.json'), 'utf8').replaceAll('@DIR@', root));
   await execa('mkdir', ['-p', join(root, 'build/src')]);
+  // Kernel code is compiled with -D__KERNEL__ (kbuild's KBUILD_CPPFLAGS).
   for (const entry of loadCompilationDatabase(join(root, 'compile_commands.json'))) {
     const output = entry.argv[entry.argv.indexOf('-o') + 1];
-    await kbuildStep(root, output, entry.argv);
+    await kbuildStep(root, output, [entry.argv[0], '-D__KERNEL__', ...entry.argv.slice(1)]);
   }
   // The built-in cold function, and the module's .mod.c, compiled as kbuild would.
-  await kbuildStep(root, 'build/src/report.o', ['gcc', '-O2', '-DKBUILD_MODNAME="report"', '-c', '-o', 'build/src/report.o', 'src/report.c']);
-  await kbuildStep(root, 'build/src/foo.mod.o', ['gcc', '-O2', '-DMODULE', '-DKBUILD_MODNAME="foo"', '-c', '-o', 'build/src/foo.mod.o', 'src/foo.mod.c']);
+  await kbuildStep(root, 'build/src/report.o', ['gcc', '-D__KERNEL__', '-O2', '-DKBUILD_MODNAME="report"', '-c', '-o', 'build/src/report.o', 'src/report.c']);
+  await kbuildStep(root, 'build/src/foo.mod.o', ['gcc', '-D__KERNEL__', '-O2', '-DMODULE', '-DKBUILD_MODNAME="foo"', '-c', '-o', 'build/src/foo.mod.o', 'src/foo.mod.c']);
+  // One of the build's own programs (modpost's file2alias.c includes a kernel header): no kernel code.
+  await execa('mkdir', ['-p', join(root, 'build/scripts')]);
+  await kbuildStep(root, 'build/scripts/tool.o', ['gcc', '-O2', '-Iinclude', '-c', '-o', 'build/scripts/tool.o', 'src/tool.c']);
   // The module: ld -r of the units kbuild lists in foo.mod, then the .ko (kbuild's command ends in "; true").
   writeFileSync(join(root, 'build/src/foo.mod'), `${expected.module[0].link.map((p) => `build/${p}`).join(' ')}\n`);
   await kbuildStep(root, 'build/src/foo.o', ['ld', '-m', 'elf_x86_64', '-r', '-o', 'build/src/foo.o', '@build/src/foo.mod']);
@@ -60,7 +64,10 @@ async function buildTree(root: string): Promise<void> {
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'stackonly-kbuild-'));
-  for (const side of ['original', 'patched']) cpSync(join(fixture, 'project'), tree(side), { recursive: true });
+  for (const side of ['original', 'patched']) {
+    cpSync(join(fixture, 'project'), tree(side), { recursive: true });
+    writeFileSync(join(tree(side), 'src/tool.c'), '#include <foo/check.h>\nint tool_weight(void)\n{\n\treturn FOO_WEIGHT;\n}\n');
+  }
   const header = join(tree('patched'), 'include/foo/check.h');
   const patched = applyPatch(readFileSync(header, 'utf8'), readFileSync(join(fixture, 'fix-check.patch'), 'utf8'));
   if (patched === false) throw new Error('fix-check.patch does not apply');
@@ -94,6 +101,8 @@ describe('tree mode over two kbuild trees', () => {
     const r = JSON.parse(await compare('json')) as TreeReport;
     expectValidReport(r);
     expect(r.summary.linked_from_members).toEqual(['build/src/foo.ko', 'build/src/foo.o', 'vmlinux.o']);
+    // Changed by the patch (FOO_WEIGHT), but no kernel code.
+    expect(r.summary.host_objects).toEqual(['build/scripts/tool.o']);
     expect(r.objects.map((o) => o.path)).toEqual(['build/src/a.o', 'build/src/b.o', 'build/src/c.o', 'build/src/d.o', 'build/src/foo.mod.o', 'build/src/report.o']);
     const names = Object.fromEntries(r.objects.map((o) => [o.path, o.object_name]));
     expect(names).toEqual({
@@ -121,6 +130,7 @@ describe('tree mode over two kbuild trees', () => {
     expect(fooChecks).toEqual(['1', '2', '2', '1']);
     const text = await compare('text');
     expect(text).toContain('linked from the objects compared, not compared themselves: 3 (build/src/foo.ko, build/src/foo.o, vmlinux.o)');
+    expect(text).toContain("objects of the build's own programs (modpost, objtool), not compared: 1");
   });
 
   it('a unit added to the module: listed as only in the patched tree, the module still not compared beside its units', async () => {

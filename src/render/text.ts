@@ -146,6 +146,7 @@ function renderTreeText(report: TreeReport): string {
     `only in the original: ${s.only_in_original.length}${s.only_in_original.length ? ` (${s.only_in_original.join(', ')})` : ''}`,
     `only in the patched: ${s.only_in_patched.length}${s.only_in_patched.length ? ` (${s.only_in_patched.join(', ')})` : ''}`,
     ...(s.linked_from_members?.length ? [`linked from the objects compared, not compared themselves: ${s.linked_from_members.length} (${s.linked_from_members.join(', ')})`] : []),
+    ...(s.host_objects?.length ? [`objects of the build's own programs (modpost, objtool), not compared: ${s.host_objects.length}`] : []),
   ];
   for (const object of report.objects) {
     if (object.status !== 'changed' && object.status !== 'build_noise') continue;

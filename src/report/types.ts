@@ -144,6 +144,11 @@ export interface TreeSummary {
    * `.old_sympos` is counted in them. Present when there are any.
    */
   linked_from_members?: string[];
+  /**
+   * Objects of a kbuild tree's own programs (modpost, objtool, kconfig: compiled without
+   * `-D__KERNEL__`): no kernel code, not compared. Present when there are any.
+   */
+  host_objects?: string[];
 }
 
 /** Tree mode: the single-object fields aggregated (each entry with its `object`), and one report per changed object. */

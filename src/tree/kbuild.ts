@@ -12,7 +12,8 @@ import { VMLINUX } from '../report/types.js';
  * a source, from an object kbuild linked out of others with `ld -r`: a module's `NAME.o`
  * (its units), its `NAME.ko` (that and `NAME.mod.o`), `vmlinux.o` (the built-in archives).
  * A unit's command names its klp_object: `-DMODULE -DKBUILD_MODNAME=...` a module, anything
- * else vmlinux.
+ * else vmlinux; one without `-D__KERNEL__` is the build's own program (modpost, objtool),
+ * no kernel code.
  *
  * A linked object repeats its members' code. Compared beside them, every changed function
  * would be listed twice, and the units of a module under vmlinux, the klp_object of an
@@ -36,6 +37,11 @@ export interface KbuildTree {
   /** Linked objects not compared, because all their members are, with how many members each has. */
   linkedFromMembers: Map<string, number>;
   /**
+   * Objects of the build's own programs (modpost, objtool, kconfig: compiled without
+   * `-D__KERNEL__`), on both sides: no part of the kernel, so not compared.
+   */
+  hostObjects: string[];
+  /**
    * Linked objects that are compared (members missing from a tree) and whose units are all
    * of one module, with its name: a module's `ld -r` object has no `.modinfo` name yet.
    */
@@ -52,13 +58,15 @@ export function readKbuildTrees(
   const units = new Map<string, KbuildUnit>();
   const linkedFromMembers = new Map<string, number>();
   const linkedModules = new Map<string, string>();
-  if (withCommands.size === 0) return { units, linkedFromMembers, linkedModules };
+  const hostObjects: string[] = [];
+  if (withCommands.size === 0) return { units, linkedFromMembers, hostObjects, linkedModules };
   const original = new BuildSide(originalDir, trees.original, withCommands);
   const patched = new BuildSide(patchedDir, trees.patched, withCommands);
   for (const path of trees.original) {
     if (!trees.patched.has(path)) continue;
     const command = original.command(path);
     if (command?.kind === 'compile') units.set(path, command.unit);
+    if (command?.kind === 'host' && patched.command(path)?.kind === 'host') hostObjects.push(path);
     if (command?.kind !== 'link') continue;
     // Left out when each build linked it of objects that are all in its tree (a unit added
     // to the module or taken out of it is listed on its side), so that its code is theirs.
@@ -68,7 +76,7 @@ export function readKbuildTrees(
       if (name !== undefined) linkedModules.set(path, name);
     }
   }
-  return { units, linkedFromMembers, linkedModules };
+  return { units, linkedFromMembers, hostObjects, linkedModules };
 }
 
 /** One build's objects and their saved commands, read on first use. */
@@ -112,7 +120,7 @@ class BuildSide {
 /** Links of links kbuild makes: vmlinux.o of vmlinux.a of built-in.a, a .ko of its ld -r object. */
 const MAX_LINK_DEPTH = 8;
 
-type SavedCommand = { kind: 'compile'; unit: KbuildUnit } | { kind: 'link'; members?: string[] } | { kind: 'other' };
+type SavedCommand = { kind: 'compile'; unit: KbuildUnit } | { kind: 'link'; members?: string[] } | { kind: 'host' } | { kind: 'other' };
 
 /**
  * The saved command of object `path` (relative to `treeDir`), or nothing when there is no
@@ -145,6 +153,8 @@ function readSavedCommand(treeDir: string, path: string): SavedCommand | undefin
   const tokens = scanArguments(args);
   const compiles = words.includes('-c') && tokens.some((t) => t.kind === 'input');
   if (!compiles) return { kind: 'other' };
+  // kbuild defines __KERNEL__ for all kernel code (KBUILD_CPPFLAGS), never for the build's own tools.
+  if (!args.includes('-D__KERNEL__')) return { kind: 'host' };
   const source = tokens.find((t) => t.kind === 'input');
   const file = source && source.kind === 'input' ? resolve(root, source.value) : object;
   const { module, modname } = moduleOfCommand(args);
