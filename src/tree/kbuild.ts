@@ -18,9 +18,10 @@ import { VMLINUX } from '../report/types.js';
  * A linked object repeats its members' code. Compared beside them, every changed function
  * would be listed twice, and the units of a module under vmlinux, the klp_object of an
  * object that is not a module: a livepatch built from that would not load. So a linked
- * object whose members are all objects of both trees is not compared; its members are,
- * each named by its command, and `.old_sympos` is counted in the linked module or vmlinux
- * (src/compile/compiledb/linked-positions.ts), as `--source-dir` does it.
+ * object that each build linked of objects all in its own tree is not compared; its
+ * members are, each named by its command, and `.old_sympos` is counted in the linked
+ * module or vmlinux (src/compile/compiledb/linked-positions.ts), as `--source-dir` does
+ * it. The build's own programs' objects are not compared at all.
  */
 
 /** A unit of a kbuild tree: its command as a compilation database entry would hold it, and its klp_object. */
@@ -145,7 +146,8 @@ function readSavedCommand(treeDir: string, path: string): SavedCommand | undefin
   }
   if (words.length === 0) return undefined;
   const tool = basename(words[0]);
-  if (tool === 'ld' || /[-.]ld(?:\.(?:bfd|gold|lld))?$/.test(tool) || tool === 'ld.lld') {
+  // ld, ld.bfd, ld.lld, x86_64-linux-gnu-ld (a cross build's).
+  if (/^(?:.*-)?ld(?:\.(?:bfd|gold|lld))?$/.test(tool)) {
     if (!words.includes('-r') && !words.includes('--relocatable')) return { kind: 'other' };
     return { kind: 'link', members: linkMembers(words.slice(1), root, treeDir) };
   }
@@ -154,12 +156,24 @@ function readSavedCommand(treeDir: string, path: string): SavedCommand | undefin
   const compiles = words.includes('-c') && tokens.some((t) => t.kind === 'input');
   if (!compiles) return { kind: 'other' };
   // kbuild defines __KERNEL__ for all kernel code (KBUILD_CPPFLAGS), never for the build's own tools.
-  if (!args.includes('-D__KERNEL__')) return { kind: 'host' };
+  if (!definesKernel(args)) return { kind: 'host' };
   const source = tokens.find((t) => t.kind === 'input');
   const file = source && source.kind === 'input' ? resolve(root, source.value) : object;
   const { module, modname } = moduleOfCommand(args);
   const entry: CompileDbEntry = { directory: root, file, argv: words, output: object, index: -1 };
   return { kind: 'compile', unit: { entry, module, ...(modname !== undefined ? { modname } : {}) } };
+}
+
+/** Whether a command defines `__KERNEL__` (`-D__KERNEL__`, `-D __KERNEL__`, `=value`); a later `-U` undoes it. */
+function definesKernel(args: readonly string[]): boolean {
+  let defined = false;
+  for (let i = 0; i < args.length; i++) {
+    let word = args[i];
+    if (word === '-D' || word === '-U') word += args[++i] ?? '';
+    if (!word.startsWith('-D') && !word.startsWith('-U')) continue;
+    if (word.slice(2).split('=')[0] === '__KERNEL__') defined = word.startsWith('-D');
+  }
+  return defined;
 }
 
 /**
