@@ -168,6 +168,34 @@ describe('tree mode over two kbuild trees', () => {
     }
   });
 
+  it('hostile saved commands (a FIFO, @/dev/zero, a thin archive that lists itself) are read as no command at all', async () => {
+    const sides = ['a', 'b'].map((side) => join(scratch, `hostile-${side}`));
+    try {
+      for (const dir of sides) {
+        cpSync(join(tree('original'), 'build/src/a.o'), join(dir, 'x.o'));
+        cpSync(join(tree('original'), 'build/src/a.o'), join(dir, 'y.o'));
+        cpSync(join(tree('original'), 'build/src/c.o'), join(dir, 'z.o'));
+        writeFileSync(join(dir, '.x.o.cmd'), 'savedcmd_x.o := ld -r -o x.o @/dev/zero\n');
+        await execa('mkfifo', [join(dir, '.y.o.cmd')]);
+        // A thin archive whose one member is itself.
+        const name = 'self.a/\n';
+        const header = (n: string, size: number) => n.padEnd(16) + '0'.padEnd(12) + '0'.padEnd(6) + '0'.padEnd(6) + '644'.padEnd(8) + String(size).padEnd(10) + '`\n';
+        writeFileSync(join(dir, 'self.a'), `!<thin>\n${header('//', name.length)}${name}${header('/0', 8)}`, 'latin1');
+        writeFileSync(join(dir, '.z.o.cmd'), 'savedcmd_z.o := ld -r -o z.o self.a\n');
+      }
+      // z.o differs between the sides, so that there is something to compare.
+      cpSync(join(tree('patched'), 'build/src/c.o'), join(sides[1], 'z.o'));
+      const result = await runCli(['compare', sides[0], sides[1], '--format', 'json']);
+      expect(result.stderr).toBe('');
+      expect(result.exitCode).toBe(0);
+      const r = JSON.parse(result.stdout) as TreeReport;
+      expect(r.summary.linked_from_members).toBeUndefined();
+      expect(r.objects.map((o) => `${o.path}:${o.status}`)).toEqual(['x.o:identical', 'y.o:identical', 'z.o:changed']);
+    } finally {
+      for (const dir of sides) rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it('a linked object some of whose members are missing from a tree is compared, as any object', async () => {
     const copy = join(scratch, 'partial');
     cpSync(tree('patched'), copy, { recursive: true });

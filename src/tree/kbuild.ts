@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { compilerLength, moduleOfCommand, scanArguments } from '../compile/compiledb/command-words.js';
 import type { CompileDbEntry } from '../compile/compiledb/database.js';
@@ -164,6 +164,22 @@ function readSavedCommand(treeDir: string, path: string): SavedCommand | undefin
   return { kind: 'compile', unit: { entry, module, ...(modname !== undefined ? { modname } : {}) } };
 }
 
+/**
+ * A regular file's bytes, when it has at most MAX_LIST_FILE of them: a command's `@file`
+ * and a thin archive list paths (the kernel's vmlinux.a is a few hundred kilobytes); what
+ * a saved command names may be anything (a FIFO, a device) and is not read then.
+ */
+function smallFile(path: string): Buffer | undefined {
+  try {
+    const st = statSync(path);
+    return st.isFile() && st.size <= MAX_LIST_FILE ? readFileSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const MAX_LIST_FILE = 64 * 1024 * 1024;
+
 /** Whether a command defines `__KERNEL__` (`-D__KERNEL__`, `-D __KERNEL__`, `=value`); a later `-U` undoes it. */
 function definesKernel(args: readonly string[]): boolean {
   let defined = false;
@@ -183,11 +199,13 @@ function definesKernel(args: readonly string[]): boolean {
 function firstLine(path: string): string | undefined {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // Without blocking: a FIFO named like a .cmd file would wait for a writer.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     return undefined;
   }
   try {
+    if (!fstatSync(fd).isFile()) return undefined;
     const chunks: Buffer[] = [];
     let position = 0;
     for (;;) {
@@ -249,8 +267,12 @@ function linkMembers(args: string[], root: string, treeDir: string): string[] | 
     const rel = relative(treeDir, path);
     return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : rel.split(sep).join('/');
   };
+  // Archives met on the way: one that lists itself, or a loop of them, is read once.
+  const archives = new Set<string>();
   const add = (path: string): boolean => {
     if (path.endsWith('.a')) {
+      if (archives.has(path)) return true;
+      archives.add(path);
       const listed = thinArchiveMembers(path);
       if (!listed) return false;
       return listed.every(add);
@@ -268,12 +290,9 @@ function linkMembers(args: string[], root: string, treeDir: string): string[] | 
       continue;
     }
     if (word.startsWith('@')) {
-      let listed: string[];
-      try {
-        listed = readFileSync(resolve(root, word.slice(1)), 'utf8').split(/\s+/).filter(Boolean);
-      } catch {
-        return undefined;
-      }
+      const text = smallFile(resolve(root, word.slice(1)));
+      if (text === undefined) return undefined;
+      const listed = text.toString('utf8').split(/\s+/).filter(Boolean);
       if (!listed.every((p) => add(resolve(root, p)))) return undefined;
       continue;
     }
@@ -288,13 +307,8 @@ function linkMembers(args: string[], root: string, treeDir: string): string[] | 
  * undefined for any other file: a regular archive holds copies, not the tree's objects.
  */
 function thinArchiveMembers(path: string): string[] | undefined {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    return undefined;
-  }
-  if (bytes.toString('latin1', 0, 8) !== '!<thin>\n') return undefined;
+  const bytes = smallFile(path);
+  if (bytes === undefined || bytes.toString('latin1', 0, 8) !== '!<thin>\n') return undefined;
   const members: string[] = [];
   let longNames = '';
   let at = 8;
