@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCompilationDatabase } from '../src/compile/compiledb.js';
 import type { TreeReport } from '../src/report/types.js';
 import { repoRoot, runCli } from './helpers/cli.js';
+import { positionsOf, type Positions } from './helpers/positions.js';
 import { expectValidReport } from './helpers/schema.js';
 
 /*
@@ -24,7 +25,6 @@ const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')
   module: { link: string[]; positions: Positions }[];
   vmlinux: { link: string[]; script: string; positions: Positions };
 };
-type Positions = Record<string, Record<string, number>>;
 
 let scratch: string;
 const tree = (side: string) => join(scratch, side);
@@ -84,17 +84,8 @@ async function compare(format: string, extra: string[] = []): Promise<string> {
   return result.stdout;
 }
 
-/** Each unit's running-kernel names with their positions (0: none), from the per-object reports. */
-function positions(r: TreeReport): Positions {
-  const out: Positions = {};
-  for (const object of r.objects) {
-    const names: Record<string, number> = {};
-    for (const f of object.functions) if (f.original) names[f.original.symbol] = f.original.sympos ?? 0;
-    for (const e of object.stack_only.enable) names[e.name] = e.sympos ?? 0;
-    if (Object.keys(names).length) out[object.path.replace(/^build\//, '')] = names;
-  }
-  return out;
-}
+/** Each unit's positions, keyed as expected.json keys them (without `build/`). */
+const positions = (r: TreeReport): Positions => positionsOf(r, (path) => path.replace(/^build\//, ''));
 
 describe('tree mode over two kbuild trees', () => {
   it('compares the units, not the objects linked from them; names each unit by its command; counts positions in the linked module and vmlinux', async () => {

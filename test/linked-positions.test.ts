@@ -10,6 +10,7 @@ import { openObject } from '../src/elf/open.js';
 import { STT_FUNC } from '../src/elf/types.js';
 import type { TreeReport } from '../src/report/types.js';
 import { repoRoot, runCli } from './helpers/cli.js';
+import { positionsOf, type Positions } from './helpers/positions.js';
 import { expectValidReport } from './helpers/schema.js';
 
 /*
@@ -26,7 +27,6 @@ const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')
   vmlinux: { link: string[]; script: string; positions: Positions };
   without_linked_object: { positions: Positions };
 };
-type Positions = Record<string, Record<string, number>>;
 
 let scratch: string;
 let proj: string;
@@ -78,17 +78,7 @@ async function report(extra: string[] = []): Promise<TreeReport> {
   return json;
 }
 
-/** Each object's running-kernel names with their positions (0: none), from the per-object reports. */
-function positions(r: TreeReport): Positions {
-  const out: Positions = {};
-  for (const object of r.objects) {
-    const names: Record<string, number> = {};
-    for (const f of object.functions) if (f.original) names[f.original.symbol] = f.original.sympos ?? 0;
-    for (const e of object.stack_only.enable) names[e.name] = e.sympos ?? 0;
-    if (Object.keys(names).length) out[object.path] = names;
-  }
-  return out;
-}
+const positions = (r: TreeReport): Positions => positionsOf(r);
 
 /** The aggregated lists carry the same positions as the objects' own reports. */
 function aggregatesAgree(r: TreeReport): void {
