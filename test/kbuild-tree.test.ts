@@ -187,6 +187,24 @@ describe('tree mode over two kbuild trees', () => {
     }
   }, 30_000);
 
+  it('a module unit without KBUILD_MODNAME: named by its file, with a warning', async () => {
+    const sides = ['a', 'b'].map((side) => join(scratch, `nomodname-${side}`));
+    try {
+      for (const [k, dir] of sides.entries()) {
+        await execa('mkdir', ['-p', dir]);
+        writeFileSync(join(dir, 'shared-part.c'), `int shared_weight(int x)\n{\n\treturn x * ${k + 3};\n}\n`);
+        await kbuildStep(dir, 'shared-part.o', ['gcc', '-D__KERNEL__', '-DMODULE', '-O2', '-c', '-o', 'shared-part.o', 'shared-part.c']);
+      }
+      const result = await runCli(['compare', sides[0], sides[1], '--format', 'json']);
+      expect(result.exitCode).toBe(0);
+      const r = JSON.parse(result.stdout) as TreeReport;
+      expect(r.objects.map((o) => `${o.path}:${o.status}:${o.object_name}`)).toEqual(['shared-part.o:changed:shared_part']);
+      expect(r.warnings).toEqual(['shared-part.o is built with -DMODULE but without KBUILD_MODNAME (an object linked into several modules?): its klp_object is named shared_part; check it']);
+    } finally {
+      for (const dir of sides) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a linked object some of whose members are missing from a tree is compared, as any object', async () => {
     const copy = join(scratch, 'partial');
     cpSync(tree('patched'), copy, { recursive: true });

@@ -234,6 +234,12 @@ function buildProgram(setExit: (code: number) => void): Command {
         // A kbuild tree's units are named by their commands, and their positions counted in the linked module or vmlinux.
         const units = tree.kbuild.units;
         const names = new Map([...tree.kbuild.linkedModules, ...[...units].filter(([, unit]) => unit.module).map(([path, unit]) => [path, klpObjectOfUnit(unit)] as const)]);
+        for (const [path, unit] of units) {
+          const reported = tree.report.objects.some((o) => o.path === path && o.functions.length > 0);
+          if (unit.module && unit.modname === undefined && reported) {
+            tree.report.warnings.push(`${path} is built with -DMODULE but without KBUILD_MODNAME (an object linked into several modules?): its klp_object is named ${klpObjectOfUnit(unit)}; check it`);
+          }
+        }
         if (units.size > 0 || opts.linkedObject !== undefined) {
           const entries = new Map([...units].map(([path, unit]) => [path, unit.entry]));
           const objectNames = new Map([...units].map(([path, unit]) => [path, klpObjectOfUnit(unit, opts.objectName)]));
