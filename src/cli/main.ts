@@ -234,9 +234,9 @@ function buildProgram(setExit: (code: number) => void): Command {
         // A kbuild tree's units are named by their commands, and their positions counted in the linked module or vmlinux.
         const units = tree.kbuild.units;
         const names = new Map([...tree.kbuild.linkedModules, ...[...units].filter(([, unit]) => unit.module).map(([path, unit]) => [path, klpObjectOfUnit(unit)] as const)]);
+        const reported = new Set(tree.report.objects.filter((o) => o.functions.length > 0).map((o) => o.path));
         for (const [path, unit] of units) {
-          const reported = tree.report.objects.some((o) => o.path === path && o.functions.length > 0);
-          if (unit.module && unit.modname === undefined && reported) {
+          if (unit.module && unit.modname === undefined && reported.has(path)) {
             tree.report.warnings.push(`${path} is built with -DMODULE but without KBUILD_MODNAME (an object linked into several modules?): its klp_object is named ${klpObjectOfUnit(unit)}; check it`);
           }
         }

@@ -153,18 +153,16 @@ export async function compareTrees(originalDir: string, patchedDir: string, opti
   let originals: Map<string, string>;
   let patcheds: Map<string, string>;
   let kbuild: KbuildTree;
-  let hostObjects: Set<string>;
   try {
     const withCommands = new Set<string>();
     originals = listObjects(originalDir, withCommands);
     patcheds = listObjects(patchedDir, withCommands);
     if (originals.size === 0 && patcheds.size === 0) throw new InputError(originalDir, 'no .o or .ko files in either directory');
     kbuild = readKbuildTrees(originalDir, patchedDir, { original: new Set(originals.keys()), patched: new Set(patcheds.keys()) }, withCommands);
-    hostObjects = new Set(kbuild.hostObjects);
     requests = [];
     for (const [path, original] of originals) {
       const patched = patcheds.get(path);
-      if (patched && !kbuild.linkedFromMembers.has(path) && !hostObjects.has(path)) requests.push({ path, original, patched, ...(options.stamps?.length ? { stamps: options.stamps } : {}), ...(options.linesPinned ? { linesPinned: true } : {}) });
+      if (patched && !kbuild.linkedFromMembers.has(path) && !kbuild.hostObjects.has(path)) requests.push({ path, original, patched, ...(options.stamps?.length ? { stamps: options.stamps } : {}), ...(options.linesPinned ? { linesPinned: true } : {}) });
     }
   } catch (err) {
     await (await starting)?.destroy();
@@ -175,8 +173,8 @@ export async function compareTrees(originalDir: string, patchedDir: string, opti
   const arch = treeArch(results, [...originals.values(), ...patcheds.values()]);
   const labels = options.labels ?? { original: originalDir, patched: patchedDir };
   const report = buildTreeReport(labels.original, labels.patched, arch, originals, patcheds, results);
-  if (kbuild.linkedFromMembers.size > 0) report.summary.linked_from_members = [...kbuild.linkedFromMembers.keys()];
-  if (kbuild.hostObjects.length > 0) report.summary.host_objects = kbuild.hostObjects;
+  if (kbuild.linkedFromMembers.size > 0) report.summary.linked_from_members = [...kbuild.linkedFromMembers];
+  if (kbuild.hostObjects.size > 0) report.summary.host_objects = [...kbuild.hostObjects];
   const unsure = withoutCommands(originals, patcheds, kbuild);
   if (unsure) report.warnings.push(unsure);
   return { report, results, kbuild };
@@ -189,7 +187,7 @@ export async function compareTrees(originalDir: string, patchedDir: string, opti
  * units under vmlinux.
  */
 function withoutCommands(originals: Map<string, string>, patcheds: Map<string, string>, kbuild: KbuildTree): string | undefined {
-  if (kbuild.units.size > 0 || kbuild.linkedFromMembers.size > 0 || kbuild.hostObjects.length > 0) return undefined;
+  if (kbuild.units.size > 0 || kbuild.linkedFromMembers.size > 0 || kbuild.hostObjects.size > 0) return undefined;
   const paired = [...originals.keys()].filter((p) => patcheds.has(p));
   const sign = paired.find((p) => p === 'vmlinux.o' || p.endsWith('/vmlinux.o')) ?? paired.find((p) => p.endsWith('.ko') && originals.has(p.replace(/\.ko$/, '.mod.o')));
   if (!sign) return undefined;

@@ -35,13 +35,13 @@ export interface KbuildUnit {
 export interface KbuildTree {
   /** Units with a compile command, by relative path (the original tree's commands). */
   units: Map<string, KbuildUnit>;
-  /** Linked objects not compared, because all their members are, with how many members each has. */
-  linkedFromMembers: Map<string, number>;
+  /** Linked objects not compared, because all their members are. */
+  linkedFromMembers: Set<string>;
   /**
    * Objects of the build's own programs (modpost, objtool, kconfig: compiled without
    * `-D__KERNEL__`), on both sides: no part of the kernel, so not compared.
    */
-  hostObjects: string[];
+  hostObjects: Set<string>;
   /**
    * Linked objects that are compared (members missing from a tree) and whose units are all
    * of one module, with its name: a module's `ld -r` object has no `.modinfo` name yet.
@@ -57,9 +57,9 @@ export function readKbuildTrees(
   withCommands: ReadonlySet<string>,
 ): KbuildTree {
   const units = new Map<string, KbuildUnit>();
-  const linkedFromMembers = new Map<string, number>();
+  const linkedFromMembers = new Set<string>();
   const linkedModules = new Map<string, string>();
-  const hostObjects: string[] = [];
+  const hostObjects = new Set<string>();
   if (withCommands.size === 0) return { units, linkedFromMembers, hostObjects, linkedModules };
   const original = new BuildSide(originalDir, trees.original, withCommands);
   const patched = new BuildSide(patchedDir, trees.patched, withCommands);
@@ -67,11 +67,11 @@ export function readKbuildTrees(
     if (!trees.patched.has(path)) continue;
     const command = original.command(path);
     if (command?.kind === 'compile') units.set(path, command.unit);
-    if (command?.kind === 'host' && patched.command(path)?.kind === 'host') hostObjects.push(path);
+    if (command?.kind === 'host' && patched.command(path)?.kind === 'host') hostObjects.add(path);
     if (command?.kind !== 'link') continue;
     // Left out when each build linked it of objects that are all in its tree (a unit added
     // to the module or taken out of it is listed on its side), so that its code is theirs.
-    if (patched.command(path)?.kind === 'link' && original.covered(path) && patched.covered(path)) linkedFromMembers.set(path, (command.members ?? []).length);
+    if (patched.command(path)?.kind === 'link' && original.covered(path) && patched.covered(path)) linkedFromMembers.add(path);
     else {
       const name = original.moduleOf(path);
       if (name !== undefined) linkedModules.set(path, name);
