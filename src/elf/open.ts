@@ -11,6 +11,9 @@ import type { ElfObject } from './types.js';
  */
 
 /** Reads files, into one buffer kept for the next file when `reuse` is set. */
+/** The largest buffer a reusing reader keeps from one read to the next. */
+const REUSE_LIMIT = 8 << 20;
+
 export class ObjectFileReader {
   private buffer = Buffer.allocUnsafe(0);
 
@@ -41,8 +44,10 @@ export class ObjectFileReader {
 
   private readSized(fd: number, size: number): Buffer {
     let buffer = this.buffer;
-    if (!this.reuse) buffer = Buffer.allocUnsafe(size);
-    else if (size > buffer.length) buffer = this.buffer = Buffer.allocUnsafe(Math.max(size, buffer.length * 2, 1 << 20));
+    // The few objects past REUSE_LIMIT (a distribution's amdgpu.ko: 19 MB) get a buffer of
+    // their own, dropped after their pair: kept, it would stay for the rest of the tree.
+    if (!this.reuse || size > REUSE_LIMIT) buffer = Buffer.allocUnsafe(size);
+    else if (size > buffer.length) buffer = this.buffer = Buffer.allocUnsafe(Math.min(REUSE_LIMIT, Math.max(size, buffer.length * 2, 1 << 20)));
     let done = 0;
     while (done < size) {
       const n = readSync(fd, buffer, done, size - done, done);
