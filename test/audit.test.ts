@@ -26,11 +26,13 @@ interface Expected {
   objects: Record<
     string,
     {
-      functions: { old_name: string; old_sympos: number; status: string; blind_spots: string[]; candidates?: number[] }[];
-      stack_only: { old_name: string | null; new_name: string | null; status: string | null }[];
+      functions: { old_name: string; old_sympos: number; status: string; blind_spots: string[]; candidates?: number[]; new_blind_spots: string[] | null }[];
+      stack_only: { old_name: string | null; new_name: string | null; new_func?: string; status: string | null; new_status: string | null }[];
     }
   >;
 }
+
+const escaped = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const gcc = (source: string, output: string) => execa('gcc', ['-O2', '-c', source, '-o', output]);
 
@@ -46,8 +48,9 @@ function verdicts(report: AuditReport): Expected['objects'] {
           status: f.status,
           blind_spots: f.blind_spots.map((b) => b.name),
           ...(f.candidates ? { candidates: f.candidates.map((c) => c.sympos) } : {}),
+          new_blind_spots: f.new_code ? f.new_code.blind_spots.map((b) => b.name) : null,
         })),
-        stack_only: o.stack_only.map((s) => ({ old_name: s.old_name, new_name: s.new_name, status: s.status })),
+        stack_only: o.stack_only.map((s) => ({ old_name: s.old_name, new_name: s.new_name, ...(s.new_func ? { new_func: s.new_func } : {}), status: s.status, new_status: s.new_status })),
       },
     ]),
   );
@@ -87,9 +90,11 @@ describe('hand-made livepatch modules in each format', () => {
     expect(text.exitCode).toBe(expected.exit_code);
     for (const o of report.objects) {
       for (const f of o.functions) {
-        for (const b of f.blind_spots) expect(text.stdout).toMatch(new RegExp(`${b.name.replace('.', '\\.')} .*BLIND SPOT`));
+        for (const b of f.blind_spots) expect(text.stdout).toMatch(new RegExp(`(?:^|\\n) +(?:part +|tail call )${escaped(b.name)} .*BLIND SPOT: no klp_func`));
+        for (const b of f.new_code?.blind_spots ?? []) expect(text.stdout).toMatch(new RegExp(`new (?:part +|tail call )${escaped(b.name)} .*BLIND SPOT when disabling`));
         if (f.message && f.status !== 'part') expect(text.stdout).toContain(f.message);
       }
+      for (const s of o.stack_only) if (s.new_message) expect(text.stdout).toContain(s.new_message);
     }
     // Without --exit-code, findings are not failures.
     expect((await runCli(['audit', module, '--original', ...given])).exitCode).toBe(0);
@@ -195,6 +200,28 @@ describe('a livepatch module built with kbuild against Debian 6.1', () => {
     expect(result.exitCode).toBe(0);
     for (const part of coldParts) expect(result.stdout).toMatch(new RegExp(`part +${part.replace(/\./g, '\\.')} \\(of state_mt_check\\): covered by its own klp_func`));
     expect(result.stdout).toContain('0 blind spots, 0 position errors');
+  });
+
+  it.skipIf(typeof kernel === 'string')("the disable direction: the livepatch's own .cold part, named by nothing, is a blind spot", async () => {
+    const { modules } = kernel as { modules: string };
+    const module = join(built, 'livepatch-new-cold.ko');
+    // The parts gcc split off the replacement in this build, from the module's symbol table.
+    const { stdout: symbols } = await execa('readelf', ['-sW', module]);
+    const newParts = symbols.split('\n').map((line) => line.trim().split(/\s+/)[7] ?? '').filter((n) => /^livepatch_state_mt_check\.cold(?:\.\d+)?$/.test(n));
+    expect(newParts.length).toBeGreaterThan(0);
+    const result = await runCli(['audit', module, '--original', modules, '--format', 'json', '--exit-code']);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(1);
+    const report = JSON.parse(result.stdout) as AuditReport;
+    const fn = report.objects[0].functions.find((f) => f.old_name === 'state_mt_check')!;
+    // The original's parts are covered (by klp_funcs of their own): the enable direction is clean.
+    expect(fn.blind_spots).toEqual([]);
+    expect(fn.status).toBe('blind_spots');
+    expect(fn.new_code!.blind_spots.map((b) => b.name).sort()).toEqual(newParts.sort());
+    expect(fn.new_code!.blind_spots.every((b) => b.reason === 'part' && b.via === 'livepatch_state_mt_check')).toBe(true);
+    expect(report.summary.blind_spots).toBe(newParts.length);
+    const text = await runCli(['audit', module, '--original', modules]);
+    for (const part of newParts) expect(text.stdout).toMatch(new RegExp(`new part +${escaped(part)} \\(of livepatch_state_mt_check\\): BLIND SPOT when disabling`));
   });
 
   it.skipIf(typeof kernel === 'string')('a livepatch of a function gcc did not split exits 0', async () => {

@@ -3,6 +3,8 @@
  * it: the same shape for every format, so that the check (check.ts) knows none of them.
  */
 
+import type { ElfObject } from '../elf/types.js';
+
 /** The livepatch formats `audit` reads (README: "audit"). */
 export type LivepatchFormat = 'upstream' | 'kpatch' | 'klp-build';
 
@@ -13,6 +15,14 @@ export interface PatchedFunc {
   oldSympos: number;
   /** The livepatch module's function that replaces it (undefined when the reader could not name it). */
   newFunc?: string;
+  /** Where `new_func` points in the livepatch module (undefined when it points outside it). */
+  newCode?: CodeAddress;
+}
+
+/** A place in the livepatch module's own sections. */
+export interface CodeAddress {
+  section: number;
+  offset: number;
 }
 
 /**
@@ -26,6 +36,9 @@ export interface StackOnlyEntry {
   oldSympos: number;
   /** Code in the livepatch module, checked when it is disabled. */
   newName?: string;
+  /** The same given by a pointer (`new_func` of a stack-only entry) instead of a name. */
+  newFunc?: string;
+  newCode?: CodeAddress;
 }
 
 export interface LivepatchObject {
@@ -37,6 +50,8 @@ export interface LivepatchObject {
 
 export interface LivepatchModule {
   path: string;
+  /** The module itself: its own code is what the disable direction checks. */
+  object: ElfObject;
   format: LivepatchFormat;
   /** The livepatch module's own name (`.modinfo` name=), when it has one. */
   moduleName?: string;

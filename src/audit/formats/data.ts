@@ -60,7 +60,7 @@ export function stringAt(object: ElfObject, p: Pointee | undefined): string | un
  * relocation against the section, as the assembler makes them for local symbols) the
  * function symbol at that place.
  */
-export function functionNameAt(object: ElfObject, p: Pointee | undefined): string | undefined {
+function functionNameAt(object: ElfObject, p: Pointee | undefined): string | undefined {
   if (!p) return undefined;
   if (p.kind === 'external') return p.name;
   if (p.symbol && (p.symbol.type === STT_FUNC || p.symbol.type === STT_NOTYPE)) return p.symbol.name;
@@ -71,6 +71,19 @@ export function functionNameAt(object: ElfObject, p: Pointee | undefined): strin
     if (s.type === STT_NOTYPE && !best) best = s;
   }
   return best?.name;
+}
+
+/** Where a pointer points when that is in the module's own code. */
+function codeAddressAt(object: ElfObject, p: Pointee | undefined): { section: number; offset: number } | undefined {
+  if (p?.kind !== 'local' || (object.sections[p.section]?.flags & SHF_EXECINSTR) === 0) return undefined;
+  return { section: p.section, offset: p.offset };
+}
+
+/** The function a `new_func` pointer names: its name, and its place when it is the module's own code. */
+export function newFunctionAt(object: ElfObject, p: Pointee | undefined): { newFunc?: string; newCode?: { section: number; offset: number } } {
+  const newFunc = functionNameAt(object, p);
+  const newCode = codeAddressAt(object, p);
+  return { ...(newFunc !== undefined ? { newFunc } : {}), ...(newCode ? { newCode } : {}) };
 }
 
 /** The data symbol (an array's name, with its size) that starts where a pointer points. */

@@ -30,7 +30,7 @@ export function readLivepatch(path: string): LivepatchModule {
     const objects = read(object, warnings);
     if (objects === undefined) continue;
     if (modinfoValue(object, 'livepatch') !== 'Y') warnings.push(`${path}: has ${format} livepatch structures but no livepatch=Y in .modinfo`);
-    return { path, format, moduleName: moduleName(object), release: kernelRelease(object), objects, warnings };
+    return { path, object, format, moduleName: moduleName(object), release: kernelRelease(object), objects, warnings };
   }
   const tagged = modinfoValue(object, 'livepatch') === 'Y';
   throw new InputError(

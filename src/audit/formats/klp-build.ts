@@ -1,7 +1,7 @@
 import { InputError } from '../../errors.js';
 import type { ElfObject } from '../../elf/types.js';
 import type { LivepatchObject } from '../types.js';
-import { functionNameAt, SectionPointers, sectionNamed, stringAt, u32At, u64At } from './data.js';
+import { newFunctionAt, SectionPointers, sectionNamed, stringAt, u32At, u64At } from './data.js';
 
 /*
  * Modules made by the kernel's klp-build (`objtool klp diff`, Linux 6.19+), from
@@ -63,7 +63,7 @@ export function readKlpBuild(object: ElfObject, warnings: string[]): LivepatchOb
       const sympos = u64At(object, funcsSection, f + FUNC_EXT_SYMPOS);
       const newFunc = funcPointers.at(f + FUNC_EXT_NEW_FUNC);
       if (oldName === undefined) warnings.push(`${object.path}: klp_func_ext at +0x${f.toString(16)} has no old_name: skipped`);
-      else if (newFunc) target.funcs.push({ oldName, oldSympos: sympos, newFunc: functionNameAt(object, newFunc) });
+      else if (newFunc) target.funcs.push({ oldName, oldSympos: sympos, ...newFunctionAt(object, newFunc) });
       else target.stackOnly.push({ oldName, oldSympos: sympos });
     }
   }

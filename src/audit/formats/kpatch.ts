@@ -1,7 +1,7 @@
 import { InputError } from '../../errors.js';
 import type { ElfObject } from '../../elf/types.js';
 import type { LivepatchObject } from '../types.js';
-import { functionNameAt, SectionPointers, sectionNamed, stringAt, u64At } from './data.js';
+import { newFunctionAt, SectionPointers, sectionNamed, stringAt, u64At } from './data.js';
 
 /*
  * kpatch modules (kpatch-build, create-diff-object): one `.kpatch.funcs` section holding
@@ -41,7 +41,7 @@ export function readKpatch(object: ElfObject, warnings: string[]): LivepatchObje
     if (!target) byName.set(key, (target = { name: key || undefined, funcs: [], stackOnly: [] }));
     const sympos = u64At(object, section, e + SYMPOS);
     const newAddr = pointers.at(e + NEW_ADDR);
-    if (newAddr) target.funcs.push({ oldName: name, oldSympos: sympos, newFunc: functionNameAt(object, newAddr) });
+    if (newAddr) target.funcs.push({ oldName: name, oldSympos: sympos, ...newFunctionAt(object, newAddr) });
     else target.stackOnly.push({ oldName: name, oldSympos: sympos });
   }
   return [...byName.values()];

@@ -1,7 +1,7 @@
 import { InputError } from '../../errors.js';
 import { SHF_ALLOC, SHF_EXECINSTR, type ElfObject } from '../../elf/types.js';
 import type { LivepatchObject, PatchedFunc, StackOnlyEntry } from '../types.js';
-import { functionNameAt, objectSymbolAt, SectionPointers, stringAt, u64At, u8At, type Pointee } from './data.js';
+import { newFunctionAt, objectSymbolAt, SectionPointers, stringAt, u64At, u8At, type Pointee } from './data.js';
 import { arrayEntries, type ArrayShape } from './struct-array.js';
 
 /*
@@ -112,9 +112,11 @@ class Reader {
       const oldSympos = u64At(o, section, e + FUNC_OLD_SYMPOS);
       const newFunc = this.ptr(section, e + FUNC_NEW_FUNC);
       if (u8At(o, section, e + FUNC_STACK_ONLY) !== 0) {
-        stackOnly.push({ oldName, oldSympos, newName: stringAt(o, this.ptr(section, e + FUNC_NEW_NAME)) });
+        // kernel/6.1/0001-*.patch: the new code may be given by new_func instead of new_name.
+        const newName = stringAt(o, this.ptr(section, e + FUNC_NEW_NAME));
+        stackOnly.push({ oldName, oldSympos, ...(newName !== undefined ? { newName } : {}), ...(newFunc ? newFunctionAt(o, newFunc) : {}) });
       } else if (oldName !== undefined) {
-        funcs.push({ oldName, oldSympos, newFunc: functionNameAt(o, newFunc) });
+        funcs.push({ oldName, oldSympos, ...newFunctionAt(o, newFunc) });
       } else {
         this.warnings.push(`${o.path}: a klp_func at ${o.sections[section].name}+0x${e.toString(16)} has no old_name and is not stack_only: skipped`);
       }

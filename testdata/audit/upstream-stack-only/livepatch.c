@@ -4,7 +4,10 @@
  * (+24, +32). The internal fields are padding here, of another size than the kernel's: the
  * reader must find the structures' sizes from the object, not assume them.
  * child_func is patched and its .cold part is a stack-only entry; tail_parent is patched and
- * reaches child_func (patched) and child_func.cold (stack-only). Nothing is left uncovered.
+ * reaches child_func (patched) and child_func.cold (stack-only). The livepatch's own code is
+ * split the same way: livepatch_child_func.cold is named by a stack-only new_name, and
+ * livepatch_tail_parent leaves for livepatch_child_func (a new_func) by a tail call. Nothing
+ * is left uncovered, in either direction.
  */
 static const char modinfo[] __attribute__((section(".modinfo"), used, aligned(1))) = "livepatch=Y\0name=livepatch_upstream_stack_only";
 
@@ -32,13 +35,27 @@ struct klp_patch {
 
 extern char __this_module[];
 
-static int livepatch_child_func(int x)
+extern int do_io(int);
+extern void log_err(const char *) __attribute__((cold));
+
+/* As orig.c's child_func: the unlikely branch calls a cold function, gcc -O2 moves it into .cold. */
+__attribute__((noinline)) static int livepatch_child_func(int x)
 {
-	return x + 1;
+	int r = do_io(x);
+
+	if (__builtin_expect(r < 0, 0)) {
+		log_err("livepatch_child_func: I/O failed");
+		do_io(-2);
+		log_err("livepatch_child_func: retrying");
+		r = do_io(x);
+	}
+	return r + 2;
 }
 
 static int livepatch_tail_parent(int x)
 {
+	if (x > 6)
+		return livepatch_child_func(x + 1);
 	return x - 1;
 }
 
