@@ -73,6 +73,16 @@ describe('livepatch module names', () => {
     expect(names.warnings[0]).toContain('only in the patched object: livepatch_retry');
   });
 
+  it('warns when a disable-set name is not unique in the module (the kernel looks it up without a position)', async () => {
+    // A second unit of the module with a local function of the same name as the tail-called one.
+    writeFileSync(join(scratch, 'other-unit.c'), 'extern int use(int (*)(int));\n__attribute__((noinline)) static int livepatch_retry(int x) { return x * 7; }\nint other_unit(void) { return use(livepatch_retry); }\n');
+    await execa('gcc', ['-O2', '-c', join(scratch, 'other-unit.c'), '-o', obj('other-unit')]);
+    await execa('ld', ['-r', obj('livepatch'), obj('other-unit'), '-o', obj('livepatch-two-units')]);
+    const names = readLivepatchNames(await report(), obj('livepatch-two-units'));
+    expect(names.disable.map((e) => e.name)).toEqual(['livepatch_child.cold', 'livepatch_retry']);
+    expect(names.warnings).toEqual([expect.stringMatching(/livepatch-two-units\.o: 2 functions are named livepatch_retry, a \.new_name of the disable set: the kernel .* refuses the patch/)]);
+  });
+
   it('fails clearly when the module has no copy', async () => {
     const r = await report();
     expect(() => readLivepatchNames(r, obj('livepatch'), 'lp_')).toThrow(/livepatch\.o: has no function lp_child: the livepatch copy of child/);

@@ -96,6 +96,12 @@ function deriveLivepatchNames(report: CompareReport, model: ObjectModel, path: s
     const sides = [onlyModule.length ? `only in the livepatch module: ${onlyModule.join(', ')}` : '', onlyPatched.length ? `only in the patched object: ${onlyPatched.join(', ')}` : ''];
     warnings.push(`${path}: the livepatch module splits or tail-calls differently from ${report.patched} (${sides.filter(Boolean).join('; ')}); the disable set follows the module`);
   }
+  // The kernel looks a new_name up with position 0 (kernel/6.1/0001-*.patch): a name the
+  // module has twice, from two of its units, makes it refuse the patch.
+  for (const e of disable) {
+    const count = new Set(model.byName.get(e.name) ?? []).size;
+    if (count > 1) warnings.push(`${path}: ${count} functions are named ${e.name}, a .new_name of the disable set: the kernel looks new_name up without a position and refuses the patch (rename one)`);
+  }
   for (const { fn } of found) {
     if (!fn.global) warnings.push(`${path}: ${fn.name} is local to its object: a separate unit cannot point .new_func at it (make it global)`);
   }
