@@ -31,6 +31,7 @@ const SHF_MERGE = 0x10;
 const SHF_STRINGS = 0x20;
 const SHN_XINDEX = 0xffff;
 const SHN_LORESERVE = 0xff00;
+const STT_OBJECT = 1;
 const STT_FUNC = 2;
 const STT_SECTION = 3;
 const STT_FILE = 4;
@@ -94,6 +95,8 @@ export function layoutOf(bytes, obj) {
   const relentsize = (s) => (is64 ? (s.type === SHT.RELA ? 24 : 16) : s.type === SHT.RELA ? 12 : 8);
   const exec = sections.filter((s) => s.flags & SHF_EXECINSTR && s.type === SHT.PROGBITS && s.size > 0);
   const functions = obj.symbols.filter((s) => s.type === STT_FUNC && s.size > 0 && !s.reserved && s.shndx > 0).map((s) => s.index);
+  // Sized data symbols: the arrays whose size a livepatch module's reader believes (klp_func[]).
+  const dataObjects = obj.symbols.filter((s) => s.type === STT_OBJECT && s.size > 0 && !s.reserved && s.shndx > 0).map((s) => s.index);
   const coldNameOffsets = [];
   if (symtab) {
     // Where ".cold" suffixed names start in the string table: names to give other symbols.
@@ -121,6 +124,7 @@ export function layoutOf(bytes, obj) {
     relentsize,
     exec,
     functions,
+    dataObjects,
     coldNameOffsets,
     special: sections.filter((s) => ['__jump_table', '.altinstructions', '__ex_table', '.static_call_sites', '__bug_table', '.orc_unwind_ip', '.orc_unwind', '.modinfo', '.return_sites', '.call_sites', '__mcount_loc', '.retpoline_sites', '.altinstr_replacement'].includes(s.name)),
   };
@@ -389,7 +393,7 @@ export const MUTATORS = {
         put(buf, base + l.Y.shndx[0], 2, BigInt(shndx), l.le);
         return { what: `symbol ${i} shndx=${shndx}`, bytes: buf };
       }
-      if (r < 0.4) {
+      if (r < 0.35) {
         // A function covering much more, or starting near its section's end.
         const sym = l.sections[Number(get(buf, base + l.Y.shndx[0], 2, l.le))];
         const ssize = sym?.size ?? 0;
@@ -400,7 +404,14 @@ export const MUTATORS = {
         put(buf, base + l.Y.info[0], 1, BigInt((rng.int(3) << 4) | rng.pick([STT_FUNC, STT_FUNC, 0, 1, STT_SECTION, STT_FILE])), l.le);
         return { what: `symbol ${i} value=${value} size=${size}`, bytes: buf };
       }
-      if (r < 0.5 && l.coldNameOffsets.length) {
+      if (r < 0.5 && l.dataObjects.length) {
+        // Only the size of a data symbol: the array it names claims more (or less) than there is.
+        const d = l.symtab.offset + rng.pick(l.dataObjects) * l.symentsize;
+        const size = BigInt(rng.pick([0, 1, 8, 2 ** 16, 2 ** 32, 2 ** 40, 2 ** 53 - 1])) * (rng.chance(0.5) ? 1n : 8n);
+        put(buf, d + l.Y.size[0], l.Y.size[1], size, l.le);
+        return { what: `data symbol at 0x${d.toString(16)} size=${size}`, bytes: buf };
+      }
+      if (r < 0.55 && l.coldNameOffsets.length) {
         put(buf, base + l.Y.name[0], 4, BigInt(rng.pick(l.coldNameOffsets)), l.le);
         return { what: `symbol ${i} renamed to a .cold name`, bytes: buf };
       }

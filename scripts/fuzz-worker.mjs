@@ -64,6 +64,13 @@ async function runOp(c) {
     }
     return;
   }
+  if (c.op === 'audit') {
+    // The mutated object is the livepatch module, checked against the audit fixtures' originals.
+    const report = api.audit(mutated, { originals: [workerData.auditOriginals] });
+    render('text', 'audit', report);
+    render('json', 'audit', report);
+    return;
+  }
   throw new Error(`unknown op ${c.op}`);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Mutation fuzzer: feeds structure-aware mutations of real objects through inspect,
-// object-pair compare and tree mode's per-pair comparison, in worker threads with a time
-// and a memory limit per case, and writes a reproducer for every new class of failure.
+// object-pair compare and tree mode's per-pair comparison, and of livepatch modules through
+// audit, in worker threads with a time and a memory limit per case, and writes a
+// reproducer for every new class of failure.
 //
 //   node scripts/fuzz.mjs [--seed N] [--cases N] [--jobs N] [--timeout MS] [--memory MB]
 //                         [--out DIR (default $TMPDIR/stackonly-fuzz-out)] [--modules N] [--no-kernels] [--no-compile] [--json]
@@ -18,8 +19,9 @@
 // hung or ran out of memory; 2 for bad usage.
 //
 // Seeds: testdata/elf/*.o, testdata/objects/*/*.o, objects compiled now from
-// testdata/elf/src and a few testdata/compare sources at several flag sets (cached in the
-// temporary directory), and --modules kernel modules of $STACKONLY_KERNELS (default
+// testdata/elf/src and a few testdata/compare sources at several flag sets, and the audit
+// fixtures' livepatch modules (testdata/audit/*/livepatch.c, audited against
+// testdata/audit/originals compiled; both cached in the temporary directory), and --modules kernel modules of $STACKONLY_KERNELS (default
 // /var/tmp/stackonly-kernels) when present, each paired with the next kernel's build of
 // the same module for compare. Cases are made in the main thread from one PRNG stream, so
 // a seed gives the same cases whatever the number of workers.
@@ -31,7 +33,7 @@
 // files are decompressed first.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -132,6 +134,11 @@ function compiledSeeds() {
       }
     }
   }
+  // The audit fixtures' livepatch modules, in each format (testdata/audit/*/livepatch.c).
+  for (const dir of readdirSync(join(ROOT, 'testdata', 'audit')).sort()) {
+    const source = `testdata/audit/${dir}/livepatch.c`;
+    if (existsSync(join(ROOT, source))) units.push([source, 'gcc', ['-O2']]);
+  }
   const cache = join(tmpdir(), `stackonly-fuzz-seeds-${createHash('sha1').update(version).digest('hex').slice(0, 10)}`);
   mkdirSync(cache, { recursive: true });
   const out = [];
@@ -148,9 +155,45 @@ function compiledSeeds() {
         continue;
       }
     }
-    out.push({ path: object, label: `${source} (${tool} ${flags.join(' ')})`.replace(' ()', ''), group: `${dirname(source)} ${flags.join(' ')}`, side: basename(source) });
+    out.push({ path: object, label: `${source} (${tool} ${flags.join(' ')})`.replace(' ()', ''), group: `${dirname(source)} ${flags.join(' ')}`, side: basename(source), livepatch: source.startsWith('testdata/audit/') });
   }
   return out;
+}
+
+/**
+ * The objects the audit fixtures patch (testdata/audit/originals/README.md), built once per
+ * compiler into the seed cache: the directory every `audit` case is checked against.
+ * Undefined without gcc and ld.
+ */
+function auditOriginals() {
+  const src = join(ROOT, 'testdata', 'audit', 'originals');
+  let version;
+  try {
+    version = execFileSync('gcc', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+  } catch {
+    return undefined;
+  }
+  const hash = createHash('sha1').update(version);
+  for (const f of readdirSync(src).sort()) hash.update(f).update(readFileSync(join(src, f)));
+  const dir = join(tmpdir(), `stackonly-fuzz-audit-originals-${hash.digest('hex').slice(0, 12)}`);
+  if (existsSync(join(dir, 'vmlinux'))) return dir;
+  try {
+    const work = mkdtempSync(`${dir}.tmp-`);
+    const gcc = (source, output) => execFileSync('gcc', ['-O2', '-w', '-c', join(src, source), '-o', output], { stdio: ['ignore', 'ignore', 'pipe'] });
+    gcc('orig.c', join(work, 'orig_mod.ko'));
+    gcc('dup_a.c', join(work, 'dup_a.o'));
+    gcc('dup_b.c', join(work, 'dup_b.o'));
+    execFileSync('ld', ['-r', join(work, 'dup_a.o'), join(work, 'dup_b.o'), '-o', join(work, 'dup_mod.ko')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    rmSync(join(work, 'dup_a.o'));
+    rmSync(join(work, 'dup_b.o'));
+    gcc('vmlinux.c', join(work, 'vmlinux'));
+    renameSync(work, dir);
+  } catch (err) {
+    if (existsSync(join(dir, 'vmlinux'))) return dir;
+    log(`could not build the audit originals (${String(err.message).split('\n')[0]}): no audit cases`);
+    return undefined;
+  }
+  return dir;
 }
 
 /** Kernel modules spread over sizes (the largest few left out: cases must stay quick), with the next kernel's build of each. */
@@ -213,7 +256,7 @@ async function loadSeeds() {
     for (const c of compiled) {
       const other = c.side === 'orig.c' ? 'patched.c' : c.side === 'patched.c' ? 'orig.c' : undefined;
       const partner = other && compiled.find((d) => d.group === c.group && d.side === other);
-      add({ path: c.path, label: c.label, partnerPath: partner?.path });
+      add({ path: c.path, label: c.label, partnerPath: partner?.path, livepatch: c.livepatch });
     }
   }
   if (opts.kernels) for (const k of kernelSeeds(opts.modules)) add({ ...k, kernel: true });
@@ -249,7 +292,7 @@ class Pool {
     const scratch = mkdtempSync(join(SCRATCH_ROOT, 'stackonly-fuzz-'));
     scratchDirs.add(scratch);
     const worker = new Worker(new URL('./fuzz-worker.mjs', import.meta.url), {
-      workerData: { dist: opts.dist, memoryMb: opts.memory, scratch },
+      workerData: { dist: opts.dist, memoryMb: opts.memory, scratch, auditOriginals: AUDIT_ORIGINALS },
       resourceLimits: { maxOldGenerationSizeMb: opts.memory, maxYoungGenerationSizeMb: 48, stackSizeMb: 1 },
       stdout: true,
       stderr: true,
@@ -371,27 +414,33 @@ async function fuzz() {
   if (seeds.length === 0) usage('no seed objects');
   log(`${seeds.length} seed objects (${seeds.filter((s) => s.kernel).length} kernel modules); seed ${opts.seed}, ${opts.cases} cases, ${opts.jobs} workers, ${opts.timeout} ms and ${opts.memory} MiB per case`);
   // Small seeds most of the time; kernel modules a fifth of the cases (they are slower).
-  const small = seeds.filter((s) => !s.kernel);
+  const small = seeds.filter((s) => !s.kernel && !s.livepatch);
   const big = seeds.filter((s) => s.kernel);
+  // Livepatch modules (audited) a tenth of the cases: a handful of seeds among many.
+  const livepatches = AUDIT_ORIGINALS ? seeds.filter((s) => s.livepatch) : [];
   const rng = prng(opts.seed);
   let n = 0;
   const next = () => {
     if (n >= opts.cases) return undefined;
-    const seed = big.length && rng.chance(0.2) ? rng.pick(big) : rng.pick(small);
-    const op = rng.pick(['inspect', 'inspect', 'compare', 'compare', 'tree']);
+    const seed = big.length && rng.chance(0.2) ? rng.pick(big) : livepatches.length && rng.chance(0.1) ? rng.pick(livepatches) : rng.pick(small);
+    // A livepatch module is audited (when the originals could be built), and read like any object.
+    const op = seed.livepatch ? rng.pick(['audit', 'audit', 'audit', 'inspect']) : rng.pick(['inspect', 'inspect', 'compare', 'compare', 'tree']);
     const side = rng.chance(0.5) ? 'original' : 'patched';
     const m = mutate(rng, seed.bytes, seed.layout);
-    return { id: n, n: n++, op, side, ext: seed.ext, bytes: m.bytes, partner: op === 'inspect' ? undefined : seed.partnerBytes, what: m.what, mutators: m.mutators, seedPath: seed.path, partnerPath: seed.partnerPath, seedLabel: seed.label };
+    return { id: n, n: n++, op, side, ext: seed.ext, bytes: m.bytes, partner: op === 'inspect' || op === 'audit' ? undefined : seed.partnerBytes, what: m.what, mutators: m.mutators, seedPath: seed.path, partnerPath: seed.partnerPath, seedLabel: seed.label };
   };
   const counts = { ok: 0, error: 0, crash: 0, hang: 0, memory: 0, slow: 0 };
   const classes = new Map();
   const byMutator = {};
+  const byOp = {};
   let slowest = { ms: 0 };
   let slowRetries = 0;
   const started = performance.now();
   const pool = new Pool(opts.jobs);
   await pool.drain(next, (c, result) => {
     counts[result.outcome]++;
+    const opRow = (byOp[c.op] ??= { ok: 0, error: 0, crash: 0, hang: 0, memory: 0 });
+    opRow[result.outcome]++;
     if (result.slowRetry) slowRetries++;
     for (const m of c.mutators) {
       const row = (byMutator[m] ??= { ok: 0, error: 0, crash: 0, hang: 0, memory: 0 });
@@ -421,12 +470,14 @@ async function fuzz() {
     slowest: { ...slowest, ms: Math.round(slowest.ms) },
     classes: [...classes].map(([cls, v]) => ({ class: cls, count: v.count, reproducer: rel(v.file), example: v.example })),
     byMutator,
+    byOp,
   };
   if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else {
     const out = [];
     out.push(`${opts.cases} cases in ${seconds.toFixed(1)} s (seed ${opts.seed}): ok ${counts.ok}, clean error ${counts.error}, crash ${counts.crash}, hang ${counts.hang}, memory ${counts.memory}; ${counts.slow} answered after more than ${opts.slow} ms`);
     out.push(`slowest answered case: ${Math.round(slowest.ms)} ms, ${slowest.op} ${slowest.seed}: ${slowest.what}${slowRetries ? ` (${slowRetries} cases answered only when retried)` : ''}`);
+    for (const [op, row] of Object.entries(byOp).sort()) out.push(`  ${op.padEnd(20)} ok ${row.ok}, error ${row.error}, crash ${row.crash}, hang ${row.hang}, memory ${row.memory}`);
     for (const [m, row] of Object.entries(byMutator).sort()) out.push(`  ${m.padEnd(20)} ok ${row.ok}, error ${row.error}, crash ${row.crash}, hang ${row.hang}, memory ${row.memory}`);
     for (const c of summary.classes) out.push(`class (${c.count}x): ${c.class}\n  ${c.reproducer}`);
     process.stdout.write(out.join('\n') + '\n');
@@ -457,8 +508,9 @@ async function replay() {
     const partnerPath = meta.partner && resolve(ROOT, meta.partner);
     const partner = partnerPath && existsSync(partnerPath) ? readFileSync(partnerPath) : undefined;
     const ops = [['inspect', 'original']];
+    if (meta.op === 'audit' && AUDIT_ORIGINALS) ops.push(['audit', 'original']);
     if (partner) ops.push(['compare', 'original'], ['compare', 'patched'], ['tree', 'original'], ['tree', 'patched']);
-    for (const [op, side] of ops) cases.push({ id: cases.length, n: cases.length, op, side, ext, bytes, partner: op === 'inspect' ? undefined : partner, what: meta.mutation ?? '', mutators: meta.mutators ?? [], seedPath: file, partnerPath, file: rel(file), skipped: meta.partner && !partner ? `partner ${meta.partner} not present` : undefined });
+    for (const [op, side] of ops) cases.push({ id: cases.length, n: cases.length, op, side, ext, bytes, partner: op === 'inspect' || op === 'audit' ? undefined : partner, what: meta.mutation ?? '', mutators: meta.mutators ?? [], seedPath: file, partnerPath, file: rel(file), skipped: meta.partner && !partner ? `partner ${meta.partner} not present` : undefined });
   }
   let i = 0;
   const pool = new Pool(opts.jobs);
@@ -471,6 +523,9 @@ async function replay() {
   else process.stdout.write(`${files.length} reproducers, ${results.length} runs: ${results.filter((r) => r.outcome === 'ok' || r.outcome === 'error').length} ended cleanly\n`);
   return results.every((r) => r.outcome === 'ok' || r.outcome === 'error');
 }
+
+/** Where `audit` cases find the objects their livepatch modules patch (gcc and ld needed). */
+const AUDIT_ORIGINALS = opts.compile || opts.replay.length ? auditOriginals() : undefined;
 
 const clean = opts.replay.length ? await replay() : await fuzz();
 process.exitCode = clean ? 0 : 1;

@@ -1,7 +1,8 @@
 /**
  * Hostile objects (issue 13): a short seeded run of the fuzzer (scripts/fuzz.mjs, on the
  * build in dist/) and every reproducer in testdata/fuzz/ replayed through inspect,
- * object-pair compare both ways and tree mode's pair comparison. Each case must end in a
+ * object-pair compare both ways and tree mode's pair comparison (a livepatch module's
+ * through inspect and audit). Each case must end in a
  * result or a clean error (InputError/ElfError, one printable line) within the fuzzer's
  * time limit (5 s) and heap limit; a reproducer's .json may say which (`expect`).
  *
@@ -76,9 +77,11 @@ describe('fuzz reproducers (testdata/fuzz)', () => {
 
   it.each(files)('%s ends cleanly in every mode', (file) => {
     const runs = results.filter((r) => r.file === `testdata/fuzz/${file}`);
-    const meta = JSON.parse(readFileSync(join(REPRODUCERS, file.replace(/\.(o|ko)(\.gz)?$/, '.json')), 'utf8')) as { expect?: Expectation };
-    // inspect, and (the partner being checked in) compare and tree mode with each side mutated.
-    expect(runs.map((r) => `${r.op} ${r.side}`).sort()).toEqual(['compare original', 'compare patched', 'inspect original', 'tree original', 'tree patched']);
+    const meta = JSON.parse(readFileSync(join(REPRODUCERS, file.replace(/\.(o|ko)(\.gz)?$/, '.json')), 'utf8')) as { expect?: Expectation; op?: string };
+    // inspect, and (the partner being checked in) compare and tree mode with each side mutated;
+    // a livepatch module's, inspect and audit (against testdata/audit/originals).
+    const modes = meta.op === 'audit' ? ['audit original', 'inspect original'] : ['compare original', 'compare patched', 'inspect original', 'tree original', 'tree patched'];
+    expect(runs.map((r) => `${r.op} ${r.side}`).sort()).toEqual(modes);
     for (const run of runs) {
       const where = `${file} ${run.op} (${run.side} mutated): ${run.outcome} in ${run.ms} ms${run.error ? `: ${run.error}` : ''}`;
       expect(['ok', 'error'], where).toContain(run.outcome);

@@ -32,14 +32,19 @@ export interface ArrayEntries {
  * real entry's pointers at offsets no field has.
  */
 function fromSize(pointers: SectionPointers, start: number, size: number, shape: ArrayShape): ArrayEntries | undefined {
+  // A symbol's size is the object's word: one past its section says nothing of the array.
+  if (!Number.isSafeInteger(size) || size <= 0 || start + size > pointers.object.sectionData(pointers.section).length) return undefined;
   const inside = pointers.offsets().filter((o) => o >= start && o < start + size);
-  for (let n = 2; n <= size / 8; n++) {
+  const least = Math.max(...shape.pointerFields) + 8;
+  for (let n = 2; n <= size / least; n++) {
     if (size % n !== 0 || (size / n) % 8 !== 0) continue;
     const stride = size / n;
-    const entries = Array.from({ length: n }, (_, i) => start + i * stride);
-    if (!shape.isEmpty(entries[n - 1]) || entries.slice(0, -1).some((e) => shape.isEmpty(e))) continue;
+    if (!shape.isEmpty(start + (n - 1) * stride)) continue;
+    let e = start;
+    while (e < start + (n - 1) * stride && !shape.isEmpty(e)) e += stride;
+    if (e < start + (n - 1) * stride) continue;
     if (!inside.every((o) => shape.pointerFields.includes((o - start) % stride))) continue;
-    return { entries: entries.slice(0, -1), stride };
+    return { entries: Array.from({ length: n - 1 }, (_, i) => start + i * stride), stride };
   }
   return undefined;
 }
