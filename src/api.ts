@@ -55,7 +55,9 @@ export async function compare(request: PairRequest & PipelineOptions & ObjectNam
       const flags = moduleOfCommand(compilerSettings(request).cflags);
       if (flags.module && flags.modname) objectName = flags.modname;
     }
-    return compareObjects(pair.original, pair.patched, labels, { stamps: request.stamps, linesPinned: pair.linesPinned, objectName });
+    const result = compareObjects(pair.original, pair.patched, labels, { stamps: request.stamps, linesPinned: pair.linesPinned, objectName });
+    if (!pair.warnings?.length) return result;
+    return { ...result, report: { ...result.report, warnings: [...pair.warnings, ...result.report.warnings] } };
   } finally {
     pair.dispose();
   }

@@ -233,6 +233,31 @@ describe('compare <source> --patch (the CLI)', () => {
     expect(await failure(['compare', join(drv, 'drv.c'), join(patches, 'drv-fixed', 'drv.c'), '-p1'])).toMatch(/--strip goes with --patch/);
   });
 
+  it('a change to a file next to the source that its compile does not read is named in a warning, not lost', async () => {
+    const dir = join(scratch, 'unread');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.c'), '#include "cfg.h"\nint f(int x) { return x + LIMIT; }\n');
+    writeFileSync(join(dir, 'cfg.h'), '#define LIMIT 3\n');
+    writeFileSync(join(dir, 'other.c'), 'int g(int y) { return y * 2; }\n');
+    const patch = join(scratch, 'unread.patch');
+    const diff = [
+      ['--- a/other.c', '+++ b/other.c', '@@ -1 +1 @@', '-int g(int y) { return y * 2; }', '+int g(int y) { return y * 3; }'],
+      ['--- /dev/null', '+++ b/extra.c', '@@ -0,0 +1 @@', '+int h(void) { return 1; }'],
+      ['--- a/cfg.h', '+++ b/cfg.h', '@@ -1 +1 @@', '-#define LIMIT 3', '+#define LIMIT 4'],
+    ];
+    writeFileSync(patch, `${diff.flat().join('\n')}\n`);
+    const before = snapshot(dir);
+    const report = await json(['compare', join(dir, 'main.c'), '--patch', patch]);
+    // The header main.c includes counts; the other unit and the new file nothing includes do not, and say so.
+    expect(report.functions.map((f) => `${f.name}:${f.status}`)).toEqual(['f:changed']);
+    const unread = (verb: string, name: string) => `${patch}: ${verb} ${join(dir, name)}, which the compile of ${join(dir, 'main.c')} does not read: that change is not in this comparison (compile that file itself, or use --source-dir)`;
+    expect(report.warnings).toEqual([unread('changes', 'other.c'), unread('creates', 'extra.c')]);
+    const text = await runCli(['compare', join(dir, 'main.c'), '--patch', patch], { env: { CC: 'gcc', CFLAGS: '', TMPDIR: toolTmp } });
+    expect(text.stdout).toContain(unread('changes', 'other.c'));
+    expect(snapshot(dir)).toEqual(before);
+    expect(readdirSync(toolTmp)).toEqual([]);
+  });
+
   it('a patch already applied: one line, exit status 2, nothing written', async () => {
     const applied = join(scratch, 'applied');
     mkdirSync(applied);

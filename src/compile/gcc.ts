@@ -76,6 +76,8 @@ export interface CompileRequest {
   scratch: string;
   /** Stop the compile (Ctrl-C, or the other side failed). */
   signal?: AbortSignal;
+  /** Write the files the compile reads to this file (make format, `-MD -MF`). */
+  dependencies?: string;
 }
 
 /**
@@ -133,6 +135,7 @@ export async function compileSource(settings: CompilerSettings, request: Compile
   } else {
     input = request.logicalName;
   }
+  if (request.dependencies) extra.push('-MD', '-MF', resolve(request.dependencies));
   const [command, ...ccArgs] = settings.cc;
   const args = [...ccArgs, ...effectiveFlags(settings.cflags), ...extra, input, '-o', resolve(request.output)];
   const result = await runCompiler([command, ...args], { cwd: directory, tmpdir: join(request.scratch, 'tmp'), signal: request.signal });

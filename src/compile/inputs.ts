@@ -1,8 +1,9 @@
 import { preloadCompilerRunner } from './run.js';
 import { compressionOf } from '../elf/compressed.js';
-import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { describeFsError, InputError, UsageError } from '../errors.js';
+import { parseMakeDepfile } from './depfiles.js';
 import { compileSource, compilerSettings } from './gcc.js';
 import { withLineDirectives } from './line-directives.js';
 import { applyPatchSeries, readPatches, type FilePatch, type PatchOptions } from './patch.js';
@@ -63,6 +64,8 @@ export interface PreparedPair {
   linesPinned: boolean;
   /** Removes whatever was made; safe to call twice. */
   dispose(): void;
+  /** What the report should say about how the pair was made (one line each). */
+  warnings?: string[];
 }
 
 export interface PairRequest extends CompileOptions {
@@ -120,14 +123,22 @@ export async function preparePair(request: PairRequest): Promise<PreparedPair> {
     const settings = compilerSettings(request);
     const logicalName = basename(request.original);
     let patchedSource = request.patched;
+    /** Where the patched copies of the files next to the source are, for the compile that used them. */
+    let siblingsDir: string | undefined;
     let patchedDirectory = request.patched ? dirname(resolve(request.patched)) : dirname(resolve(request.original));
     const lineDirectives = request.lineDirectives !== false;
     /** The patched source without directives, when the one compiled has them. */
     let plainSource: (() => string) | undefined;
     if (patched !== undefined) {
       patchedSource = writePatchedCopy(patched, join(work, 'patched-src'), { lineDirectives });
+      siblingsDir = join(work, 'patched-src');
       patchedDirectory = dirname(resolve(request.original));
-      if (lineDirectives) plainSource = () => writePatchedCopy(patched, join(work, 'patched-plain'), { lineDirectives: false });
+      if (lineDirectives) {
+        plainSource = () => {
+          siblingsDir = join(work, 'patched-plain');
+          return writePatchedCopy(patched, siblingsDir, { lineDirectives: false });
+        };
+      }
     } else if (lineDirectives) {
       // The user's patched file is never written to: a copy with the directives compiles in
       // its place, with quoted includes still resolving in the patched file's directory.
@@ -135,6 +146,8 @@ export async function preparePair(request: PairRequest): Promise<PreparedPair> {
       if (patchedSource !== request.patched) plainSource = () => request.patched!;
     }
     const out = { original: join(work, 'original.o'), patched: join(work, 'patched.o') };
+    // The files next to the source that the patch changes count only if the compile reads them.
+    const dependencies = patched && patched.siblings.length > 0 ? join(work, 'patched.d') : undefined;
     const cancelled = (r: PromiseSettledResult<void>) => r.status === 'rejected' && /was cancelled/.test(String(r.reason?.message));
     /** Compiles both sides concurrently (or only the patched one); the first failure stops the other. */
     const compilePair = async (patched: string, scratch: string, original: boolean): Promise<PromiseSettledResult<void>[]> => {
@@ -144,7 +157,7 @@ export async function preparePair(request: PairRequest): Promise<PreparedPair> {
         original
           ? compileSource(settings, { source: request.original, directory: dirname(resolve(request.original)), logicalName, output: out.original, side: 'original', scratch: join(work, `o${scratch}`), signal })
           : Promise.resolve(),
-        compileSource(settings, { source: patched, directory: patchedDirectory, logicalName, output: out.patched, side: 'patched', scratch: join(work, `p${scratch}`), signal }),
+        compileSource(settings, { source: patched, directory: patchedDirectory, logicalName, output: out.patched, side: 'patched', scratch: join(work, `p${scratch}`), signal, dependencies }),
       ];
       // The first failure is the one to report; stop the other compile rather than wait for it.
       compiles.forEach((c) => c.catch(() => controller.abort()));
@@ -169,7 +182,12 @@ export async function preparePair(request: PairRequest): Promise<PreparedPair> {
       copyFileSync(out.original, join(request.keepObjects, `${base}.orig.o`));
       copyFileSync(out.patched, join(request.keepObjects, `${base}.patched.o`));
     }
-    return { ...out, linesPinned, dispose };
+    const unread = patched && dependencies && siblingsDir ? unreadSiblings(patched, siblingsDir, dependencies, patchedDirectory) : [];
+    const warnings = unread.map(
+      (name) =>
+        `${patchFiles.join(', ')}: ${patched!.siblings.find((s) => s.name === name)?.original === undefined ? 'creates' : 'changes'} ${join(dirname(request.original), name)}, which the compile of ${request.original} does not read: that change is not in this comparison (compile that file itself, or use --source-dir)`,
+    );
+    return { ...out, linesPinned, dispose, ...(warnings.length ? { warnings } : {}) };
   } catch (err) {
     dispose();
     throw err;
@@ -200,6 +218,30 @@ function writeCopyWithLineDirectives(originalSource: string, patchedSource: stri
   const copy = join(dir, basename(patchedSource));
   writeFileSync(copy, text, 'latin1');
   return copy;
+}
+
+/**
+ * The files next to the source that the patch changed or created and the patched compile
+ * did not read (none of its dependencies, as gcc's `-MD` lists them, is that file): a patch
+ * to another unit of the directory, or a new file nothing includes. Nothing when the
+ * compiler wrote no dependencies (it cannot be told).
+ */
+function unreadSiblings(patched: PatchedSource, dir: string, depfile: string, cwd: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(depfile, 'utf8');
+  } catch {
+    return [];
+  }
+  const real = (path: string): string | undefined => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return undefined;
+    }
+  };
+  const read = new Set(parseMakeDepfile(text).map((dep) => real(resolve(cwd, dep))));
+  return patched.siblings.map((s) => s.name).filter((name) => !read.has(real(join(dir, name))));
 }
 
 /** A source and the files next to it, patched in memory. */
