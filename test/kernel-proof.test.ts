@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from './helpers/cli.js';
+import type { AuditReport } from '../src/audit/report.js';
+import { repoRoot, runCli } from './helpers/cli.js';
 
 /*
  * Proof in a running kernel (issue 16): scripts/kernel-proof.sh boots a Linux 6.1 with
@@ -95,6 +96,45 @@ describe('kernel proof (scripts/kernel-proof.sh in QEMU)', () => {
       expect(c.after).toBe('completed');
     });
   }
+
+  // The livepatches the proof loaded, audited: those built with the tool's sets leave nothing
+  // uncovered in either direction, and those without them leave exactly what the sets name,
+  // the code the cases above showed the stock check missing.
+  const work = join(cache, 'work');
+  for (const version of ['', '_b']) {
+    it(`audit of the proof's livepatches${version ? ' (the atomic-replace pair)' : ''}: the sets cover both directions, and name exactly what is blind without them`, async () => {
+      const target = join(work, 'target', 'kp_target.ko');
+      const audit = async (name: string): Promise<AuditReport> => {
+        const result = await runCli(['audit', join(work, 'lp', `${name}.ko`), '--original', target, '--format', 'json']);
+        expect(result.stderr).toBe('');
+        expect(result.exitCode).toBe(0);
+        return JSON.parse(result.stdout) as AuditReport;
+      };
+      const sets = await audit(`kp_lp_sets${version}`);
+      const without = await audit(`kp_lp_nosets${version}`);
+      expect(sets.summary).toEqual({ functions: 5, blind_spots: 0, position_errors: 0 });
+      const named = sets.objects[0].stack_only.flatMap((e) => [e.old_name, e.new_name]).filter((n): n is string => n !== null);
+      const blind = without.objects[0].functions.flatMap((f) => [...f.blind_spots, ...(f.new_code?.blind_spots ?? [])].map((b) => b.name));
+      expect([...new Set(blind)].sort()).toEqual([...new Set(named)].sort());
+      expect(blind.length).toBeGreaterThan(0);
+    });
+  }
+
+  it("audit of the selftest module against the proof kernel's build tree (vmlinux.o, not the linked vmlinux)", async () => {
+    const kernel = readdirSync(cache).find((d) => d.startsWith('kernel-') && existsSync(join(cache, d, 'vmlinux.o')));
+    expect(kernel).toBeDefined();
+    const module = join(work, 'selftest', 'test_klp_stack_only.ko');
+    const result = await runCli(['audit', module, '--original', join(cache, kernel!), '--format', 'json', '--exit-code']);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(result.stdout) as AuditReport;
+    expect(report.objects.map((o) => [o.name, o.original])).toEqual([['vmlinux', join(cache, kernel!, 'vmlinux.o')]]);
+    expect(report.summary.blind_spots).toBe(0);
+    // The linked vmlinux itself is refused with the way out.
+    const linked = await runCli(['audit', module, '--original', join(cache, kernel!, 'vmlinux')]);
+    expect(linked.exitCode).toBe(2);
+    expect(linked.stderr).toMatch(/vmlinux: is an executable \(a linked vmlinux\): .*give vmlinux\.o/);
+  });
 
   it('the selftest module: stack-only entries load (new code by new_name or by new_func), and missing names fail clearly', () => {
     const selftest = lines.filter((l) => l.startsWith('KP-SELFTEST '));

@@ -45,7 +45,19 @@ export class Originals {
 
   private open(path: string): OriginalObject {
     let found = this.opened.get(path);
-    if (!found) this.opened.set(path, (found = { path, object: openObject(path) }));
+    if (!found) {
+      let object: ElfObject;
+      try {
+        object = openObject(path);
+      } catch (err) {
+        // A kernel build's vmlinux is linked: its code no longer says what it was made of.
+        if (err instanceof InputError && /is an executable/.test(err.message)) {
+          throw new InputError(path, `is an executable (a linked vmlinux): audit reads relocatable objects; give vmlinux.o, which kbuild leaves beside vmlinux in the build tree`);
+        }
+        throw err;
+      }
+      this.opened.set(path, (found = { path, object }));
+    }
     return found;
   }
 
@@ -62,8 +74,11 @@ export class Originals {
     const file = this.files.find((f) => basename(f.path) === VMLINUX_NAME || moduleName(f.object) === undefined);
     if (file) return file;
     for (const { dir } of this.dirs) {
-      const path = join(dir, VMLINUX_NAME);
-      if (existsSync(path)) return this.open(path);
+      // A kernel build tree has both: vmlinux.o is what vmlinux was linked from, and readable.
+      for (const name of [`${VMLINUX_NAME}.o`, VMLINUX_NAME]) {
+        const path = join(dir, name);
+        if (existsSync(path)) return this.open(path);
+      }
     }
     return undefined;
   }
